@@ -1,0 +1,5 @@
+import sys
+
+from sysim.cli import main
+
+sys.exit(main())

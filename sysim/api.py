@@ -1,0 +1,40 @@
+"""The Python API: ``sysim.load`` and ``sysim.simulate`` (DESIGN.md, "Python API")."""
+from __future__ import annotations
+
+import os
+
+from .engine.simulation import RunOptions, Simulation
+from .node import build_node
+from .result import Result
+from .scenario.loader import Scenario, load
+
+
+def simulate(scenario: Scenario | str | os.PathLike, *, duration: float | None = None,
+             record_every: float | None = None, progress=None, stream_trace_to: str | None = None,
+             method: str | None = None) -> Result:
+    """Run a scenario (object or file name) and return its :class:`Result`.
+
+    ``duration`` / ``record_every`` (s) override the scenario; ``progress(t_sim, t_end, wall_s)``
+    is called a few times a second on long runs; ``stream_trace_to`` writes trace rows to that
+    CSV file while running instead of keeping them in memory; ``method`` overrides
+    ``simulation.method`` (``"auto"``, ``"event"``, ``"fast-forward"``).
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load(scenario)
+    changes = {}
+    if duration is not None:
+        changes["simulation.duration"] = duration
+        if record_every is None and "record_every" not in scenario.data.get("simulation", {}):
+            changes["simulation.record_every"] = duration / 1000.0
+    if record_every is not None:
+        changes["simulation.record_every"] = record_every
+    if method is not None:
+        changes["simulation.method"] = method
+    if changes:
+        scenario = scenario.with_changes(changes)
+    node = build_node(scenario)
+    sim = scenario.simulation
+    options = RunOptions(sim.duration, sim.record_every, stream_trace_to, progress)
+    simulation = Simulation(node.storage, node.components, node.protection, options)
+    simulation.method = sim.method
+    return Result(simulation.run(), scenario)

@@ -1,0 +1,1 @@
+"""Subcommands of the ``sysim`` command line, one module each (see sysim.cli.COMMANDS)."""

@@ -1,0 +1,214 @@
+"""Piecewise-constant schedules of draws, and their merge into the phase table of a regime.
+
+A component describes what it draws over time with one of three schedules:
+
+* :class:`ConstantSchedule` – the same draws for the whole regime,
+* :class:`PeriodicSchedule` – a cycle of phases (duty-cycled loads, MPPT sampling), kept in integer
+  nanoseconds so that cycles of different loads merge exactly (1 s and 60 s merge into 60 s),
+* :class:`PiecewiseSchedule` – draws that change at given times (traces, light data).
+
+:func:`build_phases` merges the schedules that are active from ``t0`` into a :class:`PhaseTable`:
+one merged cycle rotated to start at ``t0`` (repeating until the regime ends), or, when there is no
+periodic schedule, a single phase. A piecewise schedule ends the regime at its next change.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from functools import reduce
+
+from .draws import Draw
+
+NS_PER_S = 1_000_000_000
+#: the largest merged cycle (in phases) built as one table
+MAX_MERGED_PHASES = 200_000
+
+
+def to_ns(seconds: float) -> int:
+    return int(round(seconds * NS_PER_S))
+
+
+class Schedule:
+    """Base class; ``draws_at(t)`` is the tuple of draws in force at time ``t`` (s)."""
+
+    def draws_at(self, t: float) -> tuple[Draw, ...]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ConstantSchedule(Schedule):
+    draws: tuple[Draw, ...]
+
+    def draws_at(self, t: float) -> tuple[Draw, ...]:
+        return self.draws
+
+
+@dataclass(frozen=True)
+class PeriodicSchedule(Schedule):
+    """Phases ``draws[i]`` start at ``starts_ns[i]`` within each period (``starts_ns[0] == 0``);
+    the cycle starts at absolute time ``origin_ns``."""
+
+    period_ns: int
+    starts_ns: tuple[int, ...]
+    draws: tuple[tuple[Draw, ...], ...]
+    origin_ns: int = 0
+
+    def __post_init__(self):
+        if self.period_ns <= 0:
+            raise ValueError("period must be positive")
+        if not self.starts_ns or self.starts_ns[0] != 0:
+            raise ValueError("the first phase must start at 0")
+        if any(b <= a for a, b in zip(self.starts_ns, self.starts_ns[1:])) or self.starts_ns[-1] >= self.period_ns:
+            raise ValueError("phase starts must increase and lie inside the period")
+        if len(self.draws) != len(self.starts_ns):
+            raise ValueError("one draw tuple per phase")
+
+    def phase_index(self, t_ns: int) -> int:
+        return bisect.bisect_right(self.starts_ns, (t_ns - self.origin_ns) % self.period_ns) - 1
+
+    def draws_at(self, t: float) -> tuple[Draw, ...]:
+        return self.draws[self.phase_index(to_ns(t))]
+
+    @classmethod
+    def from_durations(cls, phases: list[tuple[float, tuple[Draw, ...]]], period_s: float,
+                       rest: tuple[Draw, ...], origin_s: float = 0.0) -> "PeriodicSchedule":
+        """Phases of given durations (s) from the start of each period, then ``rest`` until the
+        period ends. Zero-length phases are dropped."""
+        period_ns = to_ns(period_s)
+        starts, draws, t = [], [], 0
+        for duration, phase_draws in phases:
+            d = to_ns(duration)
+            if d <= 0:
+                continue
+            starts.append(t)
+            draws.append(phase_draws)
+            t += d
+        if t > period_ns:
+            raise ValueError(f"phases last {t / NS_PER_S:g} s, longer than the period {period_s:g} s")
+        if t < period_ns:
+            starts.append(t)
+            draws.append(rest)
+        if not starts:
+            starts, draws = [0], [rest]
+        return cls(period_ns, tuple(starts), tuple(draws), to_ns(origin_s))
+
+
+@dataclass(frozen=True)
+class PiecewiseSchedule(Schedule):
+    """``draws[i]`` holds on ``[times_s[i], times_s[i+1])``; nothing before ``times_s[0]``; the
+    last value holds to the end."""
+
+    times_s: tuple[float, ...]
+    draws: tuple[tuple[Draw, ...], ...]
+
+    def index(self, t: float) -> int:
+        return bisect.bisect_right(self.times_s, t) - 1
+
+    def draws_at(self, t: float) -> tuple[Draw, ...]:
+        i = self.index(t)
+        return self.draws[i] if i >= 0 else ()
+
+    def next_change(self, t: float) -> float:
+        i = bisect.bisect_right(self.times_s, t)
+        return self.times_s[i] if i < len(self.times_s) else math.inf
+
+
+@dataclass
+class PhaseTable:
+    """The draws of a regime: phases ``(duration_s, draws)``; if ``cycle_s`` is set they repeat
+    with that period from the regime start, otherwise the single phase lasts the whole regime."""
+
+    phases: list[tuple[float, tuple[Draw, ...]]]
+    cycle_s: float | None
+    end_s: float  # the regime ends here at the latest (next piecewise change), inf if none
+
+
+def _lcm(a: int, b: int) -> int:
+    return a * b // math.gcd(a, b)
+
+
+class PhaseMerger:
+    """Merges periodic schedules into one cycle; caches merged cycles by schedule identity."""
+
+    def __init__(self):
+        self._cache: dict[tuple, tuple[int, list[int], list[tuple[Draw, ...]]] | None] = {}
+
+    def merged_cycle(self, periodic: tuple[PeriodicSchedule, ...]):
+        key = tuple(id(s) for s in periodic)
+        if key in self._cache:
+            return self._cache[key]
+        period = reduce(_lcm, (s.period_ns for s in periodic))
+        count = sum(len(s.starts_ns) * (period // s.period_ns) for s in periodic)
+        if count > MAX_MERGED_PHASES:
+            self._cache[key] = None
+            return None
+        points = set()
+        for s in periodic:
+            for r in range(period // s.period_ns):
+                base = r * s.period_ns + s.origin_ns
+                points.update((base + st) % period for st in s.starts_ns)
+        points.add(0)
+        starts = sorted(points)
+        draws = [tuple(d for s in periodic for d in s.draws[s.phase_index(p)]) for p in starts]
+        merged = (period, starts, draws)
+        self._cache[key] = merged
+        return merged
+
+
+def build_phases(t0: float, schedules: list[Schedule], merger: PhaseMerger) -> PhaseTable:
+    """Merge ``schedules`` into the phase table of a regime starting at ``t0`` (s)."""
+    constant: list[Draw] = []
+    periodic: list[PeriodicSchedule] = []
+    end = math.inf
+    for s in schedules:
+        if isinstance(s, PeriodicSchedule):
+            periodic.append(s)
+        elif isinstance(s, PiecewiseSchedule):
+            constant.extend(s.draws_at(t0))
+            end = min(end, s.next_change(t0))
+        else:
+            constant.extend(s.draws_at(t0))
+    fixed = tuple(d for d in constant if not d.is_zero)
+    if not periodic:
+        return PhaseTable([(math.inf, fixed)], None, end)
+    merged = merger.merged_cycle(tuple(periodic))
+    if merged is None:
+        # Incommensurate cycles: build the phases up to a window and treat them as aperiodic.
+        return _window_phases(t0, periodic, fixed, end)
+    period, starts, draws = merged
+    pos = to_ns(t0) % period
+    k = bisect.bisect_right(starts, pos) - 1
+    bounds = starts[k + 1:] + [period + s for s in starts[:k + 1]]
+    phases = []
+    t = pos
+    order = list(range(k, len(starts))) + list(range(0, k))
+    for idx, b in zip(order, bounds):
+        phases.append(((b - t) / NS_PER_S, _combine(draws[idx], fixed)))
+        t = b
+    if pos != starts[k]:  # the cycle ends with the part of phase k before the start position
+        phases.append(((period + pos - t) / NS_PER_S, _combine(draws[k], fixed)))
+    return PhaseTable(phases, period / NS_PER_S, end)
+
+
+def _combine(periodic_draws: tuple[Draw, ...], fixed: tuple[Draw, ...]) -> tuple[Draw, ...]:
+    return tuple(d for d in periodic_draws if not d.is_zero) + fixed
+
+
+def _window_phases(t0: float, periodic: list[PeriodicSchedule], fixed: tuple[Draw, ...], end: float) -> PhaseTable:
+    t0_ns = to_ns(t0)
+    cursor = t0_ns
+    phases = []
+    while len(phases) < MAX_MERGED_PHASES // 4:
+        nxt = min(_next_start(s, cursor) for s in periodic)
+        draws = tuple(d for s in periodic for d in s.draws[s.phase_index(cursor)] if not d.is_zero) + fixed
+        phases.append(((nxt - cursor) / NS_PER_S, draws))
+        cursor = nxt
+    return PhaseTable(phases, None, min(end, cursor / NS_PER_S))
+
+
+def _next_start(s: PeriodicSchedule, t_ns: int) -> int:
+    rel = (t_ns - s.origin_ns) % s.period_ns
+    i = bisect.bisect_right(s.starts_ns, rel)
+    nxt = s.starts_ns[i] if i < len(s.starts_ns) else s.period_ns
+    return t_ns + (nxt - rel)

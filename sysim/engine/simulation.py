@@ -1,0 +1,294 @@
+"""The run: a SimPy environment whose integrator process steps the storage exactly.
+
+SimPy is the clock that coordinates the asynchronous parts of a node (firmware wake-ups, restart
+delays, anything a component starts with ``env.process``) with the exact stepper. One process, the
+integrator, owns physical time: it looks at the next event any other process has scheduled
+(``env.peek()``), steps the storage exactly up to it through the deterministic schedules (duty
+cycles, harvest segments, recording), and stops early at the first threshold crossing, where it
+hands control to whoever watches that threshold. So the state is exact at every moment another
+process runs, and the cost is proportional to the number of events, never to simulated time.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import simpy
+
+from device_models.base import StorageModel
+
+from .component import Component
+from .draws import Draw
+from .freeze import terminal_currents
+from .ledger import Ledger
+from .protection import Protection, ProtectionSettings, throttle_factor
+from .recorder import Recorder
+from .schedule import PhaseMerger, PhaseTable, build_phases
+from .stepper import Crossing, Stepper, Watch
+from . import stretch
+
+MAX_EVENT_LOG = 100_000
+_CHATTER_LIMIT = 50
+
+
+class SimulationError(RuntimeError):
+    """The run cannot continue (a comparator that chatters at one instant, a model fault)."""
+
+
+@dataclass
+class RunOptions:
+    duration: float                     # s
+    record_every: float                 # s
+    stream_trace_to: str | None = None  # write trace.csv while running instead of keeping it
+    progress: object = None             # callable(t_sim, t_end) or None
+
+
+@dataclass
+class EventRecord:
+    t: float
+    source: str
+    message: str
+
+
+@dataclass
+class RawResult:
+    """What a run produced; :class:`sysim.result.Result` turns it into files and tables."""
+
+    columns: list[str]
+    rows: object
+    summary: dict
+    events: list[EventRecord] = field(default_factory=list)
+    ledger: dict = field(default_factory=dict)
+    trace_file: str | None = None
+
+
+class Simulation:
+    def __init__(self, model: StorageModel, components: list[Component], protection: ProtectionSettings,
+                 options: RunOptions):
+        if not options.duration > 0:
+            raise ValueError("duration must be positive")
+        self.model = model
+        self.components = list(components)
+        self.options = options
+        self.t_end = float(options.duration)
+        self.env = simpy.Environment()
+        self.ledger = Ledger(model.stored_energy(model.initial_state()))
+        system = model.modal()
+        self.protection = Protection(protection, system.cell_outputs)
+        self.kinds = {c.name: c.kind for c in self.components}
+        state_cols = ["loads_on", "charging"] + [col for c in self.components for col in c.state_columns()]
+        self.recorder = Recorder(options.record_every, self.t_end, model, [c.name for c in self.components],
+                                 state_cols, self._state_values, len(system.cell_outputs) if len(system.cell_outputs) > 1 else 0,
+                                 stream_to=options.stream_trace_to)
+        self.stepper = Stepper(model, self.ledger, self.recorder)
+        self.merger = PhaseMerger()
+        self.events: list[EventRecord] = []
+        self.crossings = 0
+        self.interrupted = False
+        self._last_crossing: tuple | None = None
+        self._chatter = 0
+
+    # --- what components may call ------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.stepper.t
+
+    def voltage(self, output: str = "terminal") -> float:
+        """Present value of a storage output (V) with the current that flows now."""
+        system = self.stepper.system
+        idx = system.output_index[output]
+        current = self._current_now()
+        return self.stepper.output(idx, current)
+
+    def log(self, source: str, message: str) -> None:
+        if len(self.events) < MAX_EVENT_LOG:
+            self.events.append(EventRecord(self.now, source, message))
+
+    # --- regime construction ------------------------------------------------------------------
+    def _active_schedules(self):
+        loads_on = self.protection.loads_on
+        return [c.schedule(self) for c in self.components if loads_on or c.kind != "load"]
+
+    def _table(self, t: float) -> PhaseTable:
+        table = build_phases(t, self._active_schedules(), self.merger)
+        if not self.protection.charging:
+            table = self._throttled(table)
+        return table
+
+    def _throttled(self, table: PhaseTable) -> PhaseTable:
+        e_open, r = self.stepper.open_circuit(), self.stepper.system.series_resistance
+        finite = [(h, d) for h, d in table.phases if math.isfinite(h)] or [(1.0, table.phases[0][1])]
+        total = sum(h for h, _ in finite)
+        load = harvest = 0.0
+        for h, draws in finite:
+            currents, _ = terminal_currents(draws, e_open, r)
+            for d, i in zip(draws, currents):
+                if self.kinds.get(d.owner) == "source":
+                    harvest += i * h / total
+                else:
+                    load += i * h / total
+        factor = throttle_factor(load, harvest)
+        if factor >= 1.0:
+            return table
+        phases = [(h, tuple(_scaled(d, factor) if self.kinds.get(d.owner) == "source" else d for d in draws))
+                  for h, draws in table.phases]
+        return PhaseTable(phases, table.cycle_s, table.end_s)
+
+    def _watches(self) -> list[Watch]:
+        system = self.stepper.system
+        watches = [Watch(w.output, w.level, w.direction, ("protection", w.key), w.with_current)
+                   for w in self.protection.watches()]
+        for c in self.components:
+            for w in c.watches(self):
+                watches.append(Watch(system.output_index[w.output], w.level, w.direction,
+                                     ("component", c.name, w.key), w.with_current))
+        for bp in self.model.breakpoints(self.stepper.z):
+            watches.append(Watch(system.output_index[bp.output], bp.level, bp.direction, ("model", bp)))
+        return watches
+
+    def _current_now(self) -> float:
+        table = self._table(self.now)
+        draws = table.phases[0][1]
+        _, total = terminal_currents(draws, self.stepper.open_circuit(), self.stepper.system.series_resistance)
+        return total
+
+    # --- the integrator process --------------------------------------------------------------
+    def _integrator(self):
+        env, st = self.env, self.stepper
+        wall0 = last_report = time.perf_counter()
+        while st.t < self.t_end:
+            horizon = min(self.t_end, env.peek())
+            if horizon <= st.t:
+                yield env.timeout(0)  # another process is due now: let it run first
+                continue
+            table = self._table(st.t)
+            stop = min(horizon, table.end_s)
+            nonlinear = any(not d.is_linear for _, draws in table.phases for d in draws)
+            if nonlinear:
+                phases, cyclic, stop = stretch.plan(st, table, stop)
+            else:
+                phases, cyclic = st.phases_for(table, stop), table.cycle_s is not None
+            crossing = st.advance(phases, cyclic, stop, self._watches())
+            yield env.timeout(max(st.t - env.now, 0.0))
+            if crossing is not None:
+                self._on_crossing(crossing)
+            if self.options.progress is not None:
+                wall = time.perf_counter()
+                if wall - last_report > 0.1:
+                    last_report = wall
+                    self.options.progress(st.t, self.t_end, wall - wall0)
+
+    def _on_crossing(self, crossing: Crossing) -> None:
+        self.crossings += 1
+        key = crossing.watch.key
+        marker = (key, crossing.t)
+        if self._last_crossing == marker:
+            self._chatter += 1
+            if self._chatter > _CHATTER_LIMIT:
+                raise SimulationError(f"threshold {key!r} keeps firing at t = {crossing.t:.9g} s without time "
+                                      f"advancing; check its hysteresis")
+        else:
+            self._chatter = 0
+        self._last_crossing = marker
+        kind = key[0]
+        if kind == "protection":
+            system = self.stepper.system
+            result = self.protection.handle(key[1], crossing.t, lambda k: self.stepper.output(k, self._current_now()))
+            name = key[1][0]
+            if result == "brownout":
+                self.log("storage", f"brown-out: cell voltage below {self.protection.s.v_min:g} V, loads cut")
+                self._notify("brownout")
+                self.env.process(self._arm_restore(self.protection.s.restart_delay))
+            elif name == "restore" and self.protection.loads_on:
+                self.log("storage", "loads restored")
+                self._notify("restore")
+            elif name == "overvoltage":
+                self.log("storage", f"over-voltage at {self.protection.s.v_max:g} V per cell: charging throttled")
+            elif name == "ov_release":
+                self.log("storage", "charging resumed")
+        elif kind == "component":
+            component = next(c for c in self.components if c.name == key[1])
+            component.on_watch(self, key[2])
+        elif kind == "model":
+            z = self.model.cross_breakpoint(self.stepper.z, key[1])
+            self.stepper.set_model_state(z)
+
+    def _arm_restore(self, delay: float):
+        yield self.env.timeout(delay)
+        self.protection.arm_restore()
+
+    def _notify(self, event: str) -> None:
+        for c in self.components:
+            handler = getattr(c, "on_node_event", None)
+            if handler is not None:
+                handler(self, event)
+
+    def _state_values(self) -> list[float]:
+        values = [1.0 if self.protection.loads_on else 0.0, 1.0 if self.protection.charging else 0.0]
+        for c in self.components:
+            values += c.state_values()
+        return values
+
+    # --- running ------------------------------------------------------------------------------
+    def run(self) -> RawResult:
+        for c in self.components:
+            c.start(self)
+        self.env.process(self._integrator())
+        wall0 = time.perf_counter()
+        try:
+            self.env.run(until=self.t_end * (1 + 1e-12) + 1e-9)
+        except KeyboardInterrupt:
+            self.interrupted = True
+        wall = time.perf_counter() - wall0
+        return self._finish(wall)
+
+    def _finish(self, wall: float) -> RawResult:
+        st = self.stepper
+        t_final = st.t
+        table = self._table(t_final)
+        draws = table.phases[0][1]
+        currents, total = terminal_currents(draws, st.open_circuit(), st.system.series_resistance)
+        final_v = st.output(0, total)
+        if self.recorder.last_time is None or self.recorder.last_time < t_final:
+            self.recorder.write_row(t_final, st, st.z, draws, currents, total)  # the trace ends at the end
+        self.recorder.next_time = math.inf
+        st.v_min, st.v_max = min(st.v_min, final_v), max(st.v_max, final_v)
+        trace_file = self.recorder.finish()
+        stored = self.model.stored_energy(st.z)
+        totals = self.ledger.totals()
+        balance = self.ledger.balance_error(stored)
+        throughput = self.ledger.throughput(stored)
+        summary = {
+            "duration_s": t_final,
+            "final_voltage_V": final_v,
+            "min_voltage_V": st.v_min,
+            "max_voltage_V": st.v_max,
+            "time_of_min_voltage_s": st.t_v_min,
+            "energy_harvested_J": totals["harvested"],
+            "energy_to_loads_J": totals["to_loads"],
+            "energy_lost_J": totals["lost"],
+            "energy_stored_start_J": self.ledger.initial_stored_J,
+            "energy_stored_end_J": stored,
+            "energy_balance_error_J": balance,
+            "energy_balance_relative": balance / throughput if throughput > 0 else 0.0,
+            "brownouts": self.protection.brownouts,
+            "first_brownout_s": self.protection.first_brownout,
+            "uptime_fraction": self.protection.uptime(t_final) if t_final > 0 else 1.0,
+            "overvoltage_events": self.protection.ov_events,
+            "events": st.segments + self.crossings,
+            "threshold_crossings": self.crossings,
+            "final_soc": self.model.state_of_charge(st.z),
+            "wall_time_s": wall,
+            "interrupted": self.interrupted,
+        }
+        for c in self.components:
+            summary.update(c.summary())
+        return RawResult(self.recorder.columns, self.recorder.array(), summary, self.events,
+                         self.ledger.breakdown(), trace_file)
+
+
+def _scaled(draw: Draw, factor: float) -> Draw:
+    fn = draw.current_of_voltage
+    return Draw(draw.owner, draw.current_A * factor, draw.power_W * factor,
+                (lambda v, f=fn: factor * f(v)) if fn is not None else None, draw.accounts, draw.label)

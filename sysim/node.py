@@ -1,0 +1,58 @@
+"""Node assembly: a validated scenario becomes storage + components + protection.
+
+Data flows one way (DESIGN.md): Scenario -> Node -> engine -> Result. The component packages
+build their own objects from their tables (``table.build(context, name)``); this module only wires
+them: harvesters either straight to the storage or through the PMIC, loads, and firmware.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from device_models.base import StorageModel
+
+from .engine.component import Component
+from .engine.protection import ProtectionSettings
+from .scenario.loader import Scenario
+
+
+@dataclass
+class BuildContext:
+    """What a table may need when it builds its object."""
+
+    scenario: Scenario
+    base_dir: str
+    seed: int
+    duration: float
+    start: Any = None
+    storage: StorageModel | None = None
+    components: dict[str, Component] = field(default_factory=dict)
+
+
+@dataclass
+class Node:
+    storage: StorageModel
+    components: list[Component]
+    protection: ProtectionSettings
+    context: BuildContext
+
+
+def build_node(scenario: Scenario) -> Node:
+    sim = scenario.simulation
+    ctx = BuildContext(scenario, scenario.base_dir, sim.seed, sim.duration, sim.start)
+    storage = scenario.storage.build(ctx)
+    ctx.storage = storage
+    harvesters = [table.build(ctx, name) for name, table in scenario.harvesters]
+    components: list[Component] = []
+    if scenario.pmic is not None:
+        components.extend(scenario.pmic.build(ctx, harvesters))
+    else:
+        components.extend(harvesters)
+    components.extend(table.build(ctx, name) for name, table in scenario.loads)
+    ctx.components = {c.name: c for c in components}
+    if scenario.firmware is not None:
+        components.extend(scenario.firmware.build(ctx, components))
+    s = scenario.storage
+    protection = ProtectionSettings(v_min=s.v_min, v_max=s.v_max, v_min_hysteresis=s.v_min_hysteresis,
+                                    v_max_hysteresis=s.v_max_hysteresis, restart_delay=s.restart_delay)
+    return Node(storage, components, protection, ctx)

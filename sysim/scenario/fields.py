@@ -1,0 +1,59 @@
+"""Pydantic field types for quantities with units, and the base class of every config table.
+
+``Quantity("capacitance", positive=True)`` is an annotated float type: it accepts ``"10 mF"`` or a
+bare SI number, checks the dimension with pint (sysim.units) and the sign, and stores SI.
+"""
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from sysim.units import UnitError, format_quantity, parse_quantity
+
+_UNIT_FOR = {"capacitance": "F", "resistance": "Ω", "voltage": "V", "current": "A", "time": "s",
+             "power": "W", "energy": "J", "charge": "C", "area": "m²", "frequency": "Hz", "length": "m"}
+
+
+def Quantity(dimension: str, *, positive: bool = False, non_negative: bool = False,
+             maximum: float | None = None, allow_inf: bool = False):
+    """Annotated float type for a quantity of ``dimension`` (see sysim.units.DIMENSIONS)."""
+
+    def parse(value: Any) -> float:
+        if allow_inf and isinstance(value, str) and value.strip().lower() in ("inf", "infinity", "none"):
+            return math.inf
+        try:
+            number = parse_quantity(value, dimension)
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        shown = format_quantity(number, _UNIT_FOR.get(dimension, ""))
+        if positive and not number > 0:
+            raise ValueError(f"must be positive, got {shown}")
+        if non_negative and number < 0:
+            raise ValueError(f"must not be negative, got {shown}")
+        if maximum is not None and number > maximum:
+            raise ValueError(f"must be at most {maximum:g}, got {number:g}")
+        return number
+
+    return Annotated[float, BeforeValidator(parse)]
+
+
+def Count(minimum: int = 1, maximum: int = 10_000):
+    """Annotated int type: a whole count within bounds (rejects floats like 1.5 and booleans)."""
+
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"must be a whole number, got {value!r}")
+        if not minimum <= value <= maximum:
+            raise ValueError(f"must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    return Annotated[int, BeforeValidator(parse)]
+
+
+class Table(BaseModel):
+    """A scenario table: unknown keys are errors, values are validated on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False,
+                              arbitrary_types_allowed=True)
