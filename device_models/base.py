@@ -1,6 +1,7 @@
 """What every storage model offers the engine, and the exact collapse of identical-cell packs."""
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -32,6 +33,24 @@ class StorageModel(ABC):
     #: cells in series and strings in parallel, for per-cell judgement and reporting
     series: int = 1
     parallel: int = 1
+    #: True when the linearisation must be renewed as the state moves (C(v) = C0 + k·v, Tafel
+    #: leakage): the engine then limits each regime to :meth:`linear_horizon` and calls
+    #: :meth:`relinearize` at the start of the next one
+    nonlinear: bool = False
+
+    def set_temperature(self, kelvin: float, z) -> list[float]:
+        """Apply an ambient temperature (K); return the state in the (possibly new) coordinates.
+        Models whose parameters do not depend on temperature keep the default."""
+        return list(z)
+
+    def linear_horizon(self, z, current_A: float) -> float:
+        """How long (s) the present linearisation stays within its stated tolerance with
+        ``current_A`` (the largest magnitude in the coming regime) flowing."""
+        return math.inf
+
+    def relinearize(self, z) -> list[float]:
+        """Renew the linearisation at state ``z``; return the state in the new coordinates."""
+        return list(z)
 
     @abstractmethod
     def modal(self) -> ModalSystem:
@@ -110,8 +129,21 @@ class IdenticalPack(StorageModel):
         self._cache_key, self._cache = cell, system
         return system
 
+    @property
+    def nonlinear(self) -> bool:
+        return self.cell.nonlinear
+
     def initial_state(self):
         return self.cell.initial_state()
+
+    def set_temperature(self, kelvin, z):
+        return self.cell.set_temperature(kelvin, z)
+
+    def linear_horizon(self, z, current_A):
+        return self.cell.linear_horizon(z, current_A / self.parallel)
+
+    def relinearize(self, z):
+        return self.cell.relinearize(z)
 
     def stored_energy(self, z) -> float:
         return self.series * self.parallel * self.cell.stored_energy(z)

@@ -51,14 +51,21 @@ class ModalSystem:
     loss_constant: float = 0.0         # l0 (W)
     series_resistance: float = 0.0     # Ω, the instantaneous resistance seen at the terminal
     cell_outputs: tuple[int, ...] = (0,)
+    #: current-dependent modes: λ_i(I) = rates_i + rate_per_amp_i·|I| (e.g. a Plett hysteresis state)
+    rate_per_amp: tuple[float, ...] = ()
+    #: internal power bilinear in state and current: adds loss_linear_per_amp_i·I·z_i (W)
+    loss_linear_per_amp: tuple[float, ...] = ()
     output_index: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         n = len(self.rates)
         if not (len(self.gains) == len(self.drifts) == len(self.loss_quadratic) == n):
             raise ValueError("modal system vectors differ in length")
-        if not self.loss_linear:
-            object.__setattr__(self, "loss_linear", (0.0,) * n)
+        for name in ("loss_linear", "rate_per_amp", "loss_linear_per_amp"):
+            if not getattr(self, name):
+                object.__setattr__(self, name, (0.0,) * n)
+        if any(r > 0 for r in self.rate_per_amp):
+            raise ValueError("rate_per_amp must not be positive (modes must not grow)")
         if any(r > 0 for r in self.rates):
             raise ValueError("a storage element cannot have a growing mode (positive eigenvalue)")
         if any(len(o.c) != n for o in self.outputs):
@@ -70,6 +77,22 @@ class ModalSystem:
     @property
     def n(self) -> int:
         return len(self.rates)
+
+    @property
+    def current_dependent(self) -> bool:
+        return any(self.rate_per_amp) or any(self.loss_linear_per_amp)
+
+    def rates_at(self, current_A: float) -> tuple[float, ...]:
+        """Mode rates (1/s) with terminal current ``current_A`` flowing."""
+        if not any(self.rate_per_amp):
+            return self.rates
+        a = abs(current_A)
+        return tuple(r + k * a for r, k in zip(self.rates, self.rate_per_amp))
+
+    def loss_linear_at(self, current_A: float) -> tuple[float, ...]:
+        if not any(self.loss_linear_per_amp):
+            return self.loss_linear
+        return tuple(l + k * current_A for l, k in zip(self.loss_linear, self.loss_linear_per_amp))
 
     def output(self, name: str) -> Output:
         return self.outputs[self.output_index[name]]

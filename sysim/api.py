@@ -34,7 +34,19 @@ def simulate(scenario: Scenario | str | os.PathLike, *, duration: float | None =
         scenario = scenario.with_changes(changes)
     node = build_node(scenario)
     sim = scenario.simulation
-    options = RunOptions(sim.duration, sim.record_every, stream_trace_to, progress)
+    options = RunOptions(sim.duration, sim.record_every, stream_trace_to, progress,
+                         temperature=node.temperature)
     simulation = Simulation(node.storage, node.components, node.protection, options)
     simulation.method = sim.method
     return Result(simulation.run(), scenario)
+
+
+def prepare(scenario: Scenario, **options) -> Simulation:
+    """A ready-to-run :class:`Simulation` for ``scenario`` (the GUI and firmware runners drive it
+    themselves); ``options`` are passed to :class:`RunOptions`."""
+    node = build_node(scenario)
+    sim = scenario.simulation
+    run_options = RunOptions(sim.duration, sim.record_every, temperature=node.temperature, **options)
+    simulation = Simulation(node.storage, node.components, node.protection, run_options)
+    simulation.method = sim.method
+    return simulation

@@ -35,6 +35,8 @@ class Node:
     components: list[Component]
     protection: ProtectionSettings
     context: BuildContext
+    #: ambient temperature for the engine: K, or [(t_s, K), ...], or None (models at their reference)
+    temperature: float | list | None = None
 
 
 def build_node(scenario: Scenario) -> Node:
@@ -55,4 +57,11 @@ def build_node(scenario: Scenario) -> Node:
     s = scenario.storage
     protection = ProtectionSettings(v_min=s.v_min, v_max=s.v_max, v_min_hysteresis=s.v_min_hysteresis,
                                     v_max_hysteresis=s.v_max_hysteresis, restart_delay=s.restart_delay)
-    return Node(storage, components, protection, ctx)
+    temperature = sim.ambient_temperature
+    for hook in TEMPERATURE_SOURCES:  # e.g. a temperature trace table registered by an extension
+        temperature = hook(scenario, temperature)
+    return Node(storage, components, protection, ctx, temperature)
+
+
+#: callables (scenario, temperature) -> temperature that extensions register to supply a schedule
+TEMPERATURE_SOURCES: list = []

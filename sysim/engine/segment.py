@@ -22,18 +22,19 @@ from .ledger import Ledger
 class Coeffs:
     """Step and integral coefficients for one (system, h, I)."""
 
-    __slots__ = ("h", "current", "p", "g", "w", "phi", "psi", "phi2", "chi", "omega")
+    __slots__ = ("h", "current", "rates", "p", "g", "w", "phi", "psi", "phi2", "chi", "omega")
 
     def __init__(self, system: ModalSystem, h: float, current: float):
         self.h, self.current = h, current
+        self.rates = rates = system.rates_at(current)
         self.w = tuple(b * current + e for b, e in zip(system.gains, system.drifts))
-        self.phi = tuple(phi(lam, h) for lam in system.rates)
-        self.p = tuple(math.exp(lam * h) for lam in system.rates)
+        self.phi = tuple(phi(lam, h) for lam in rates)
+        self.p = tuple(math.exp(lam * h) for lam in rates)
         self.g = tuple(w * f for w, f in zip(self.w, self.phi))
-        self.psi = tuple(psi(lam, h) for lam in system.rates)
-        self.phi2 = tuple(phi(2.0 * lam, h) for lam in system.rates)
-        self.chi = tuple(chi(lam, h) for lam in system.rates)
-        self.omega = tuple(omega(lam, h) for lam in system.rates)
+        self.psi = tuple(psi(lam, h) for lam in rates)
+        self.phi2 = tuple(phi(2.0 * lam, h) for lam in rates)
+        self.chi = tuple(chi(lam, h) for lam in rates)
+        self.omega = tuple(omega(lam, h) for lam in rates)
 
 
 class CoeffCache:
@@ -85,7 +86,8 @@ def flush_sums(system: ModalSystem, co: Coeffs, count: float, s1, s2, draws, cur
     int_z2 = [f2 * b + 2.0 * ch * w * a + count * om * w * w
               for f2, b, ch, w, a, om in zip(co.phi2, s2, co.chi, co.w, s1, co.omega)]
     internal = math.fsum(q * iz2 for q, iz2 in zip(system.loss_quadratic, int_z2)) \
-        + math.fsum(l * iz for l, iz in zip(system.loss_linear, int_z)) + system.loss_constant * count * h
+        + math.fsum(l * iz for l, iz in zip(system.loss_linear_at(current), int_z)) \
+        + system.loss_constant * count * h
     ledger.add("lost/storage_internal", internal)
     if current != 0.0 and system.series_resistance:
         ledger.add("lost/esr", system.series_resistance * current * current * count * h)

@@ -36,12 +36,22 @@ class SimulationError(RuntimeError):
     """The run cannot continue (a comparator that chatters at one instant, a model fault)."""
 
 
+class StopRun(Exception):
+    """Raise from a callback to end the run early; the result keeps what finished."""
+
+
 @dataclass
 class RunOptions:
     duration: float                     # s
     record_every: float                 # s
     stream_trace_to: str | None = None  # write trace.csv while running instead of keeping it
-    progress: object = None             # callable(t_sim, t_end) or None
+    progress: object = None             # callable(t_sim, t_end, wall_s), a few times a second
+    #: ambient temperature (K): a constant, or [(t_s, kelvin), ...] holding from each time on
+    temperature: float | list | None = None
+    #: advance at most this much simulated time per integrator step (live displays), s
+    chunk_s: float | None = None
+    #: callable(sim) after every integrator step (pause, pacing); may raise StopRun
+    on_step: object = None
 
 
 @dataclass
@@ -86,6 +96,10 @@ class Simulation:
         self.events: list[EventRecord] = []
         self.crossings = 0
         self.interrupted = False
+        self.method = "auto"
+        self._temperature_steps = _temperature_steps(options.temperature)
+        self._applied_temperature = None
+        self.temperature = self._temperature_steps[0][1] if self._temperature_steps else None
         self._last_crossing: tuple | None = None
         self._chatter = 0
 
@@ -108,10 +122,14 @@ class Simulation:
     # --- regime construction ------------------------------------------------------------------
     def _active_schedules(self):
         loads_on = self.protection.loads_on
-        return [c.schedule(self) for c in self.components if loads_on or c.kind != "load"]
+        return [c.schedule(self) for c in self.components
+                if (loads_on or c.kind != "load") and getattr(c, "enabled", True)]
 
     def _table(self, t: float) -> PhaseTable:
         table = build_phases(t, self._active_schedules(), self.merger)
+        t_next = self._next_temperature_change(t)
+        if t_next < table.end_s:
+            table = PhaseTable(table.phases, table.cycle_s, t_next)
         if not self.protection.charging:
             table = self._throttled(table)
         return table
@@ -162,8 +180,16 @@ class Simulation:
             if horizon <= st.t:
                 yield env.timeout(0)  # another process is due now: let it run first
                 continue
+            self._apply_temperature(st.t)
+            if self.model.nonlinear:
+                st.set_model_state(self.model.relinearize(st.z))
+            if self.options.chunk_s:
+                horizon = min(horizon, st.t + self.options.chunk_s)
             table = self._table(st.t)
             stop = min(horizon, table.end_s)
+            if self.model.nonlinear:
+                peak = max((abs(i) for ph in st.phases_for(table, stop) for i in (ph.current,)), default=0.0)
+                stop = min(stop, st.t + max(self.model.linear_horizon(st.z, peak), 1e-9))
             nonlinear = any(not d.is_linear for _, draws in table.phases for d in draws)
             if nonlinear:
                 phases, cyclic, stop = stretch.plan(st, table, stop)
@@ -178,6 +204,8 @@ class Simulation:
                 if wall - last_report > 0.1:
                     last_report = wall
                     self.options.progress(st.t, self.t_end, wall - wall0)
+            if self.options.on_step is not None:
+                self.options.on_step(self)
 
     def _on_crossing(self, crossing: Crossing) -> None:
         self.crossings += 1
@@ -214,6 +242,24 @@ class Simulation:
             z = self.model.cross_breakpoint(self.stepper.z, key[1])
             self.stepper.set_model_state(z)
 
+    def _next_temperature_change(self, t: float) -> float:
+        for t_change, _ in self._temperature_steps:
+            if t_change > t:
+                return t_change
+        return math.inf
+
+    def _apply_temperature(self, t: float) -> None:
+        if not self._temperature_steps:
+            return
+        current = self._temperature_steps[0][1]
+        for t_change, kelvin in self._temperature_steps:
+            if t_change <= t:
+                current = kelvin
+        if current != self._applied_temperature:
+            self._applied_temperature = current
+            self.temperature = current
+            self.stepper.set_model_state(self.model.set_temperature(current, self.stepper.z))
+
     def _arm_restore(self, delay: float):
         yield self.env.timeout(delay)
         self.protection.arm_restore()
@@ -238,7 +284,7 @@ class Simulation:
         wall0 = time.perf_counter()
         try:
             self.env.run(until=self.t_end * (1 + 1e-12) + 1e-9)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, StopRun):
             self.interrupted = True
         wall = time.perf_counter() - wall0
         return self._finish(wall)
@@ -286,6 +332,17 @@ class Simulation:
             summary.update(c.summary())
         return RawResult(self.recorder.columns, self.recorder.array(), summary, self.events,
                          self.ledger.breakdown(), trace_file)
+
+
+def _temperature_steps(spec) -> list[tuple[float, float]]:
+    if spec is None:
+        return []
+    if isinstance(spec, (int, float)):
+        return [(0.0, float(spec))]
+    steps = sorted((float(t), float(k)) for t, k in spec)
+    if not steps or steps[0][0] > 0.0:
+        raise ValueError("a temperature schedule must start at t = 0")
+    return steps
 
 
 def _scaled(draw: Draw, factor: float) -> Draw:

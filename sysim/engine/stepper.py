@@ -145,7 +145,7 @@ class Stepper:
                         k = out.f + (out.d * phase.current if w.with_current else 0.0)
                         wl, wh = bounds[w.output]
                         if (k + wl < w.level) if w.direction == "falling" else (k + wh > w.level):
-                            view = SegmentView(system.rates, z, co.w, out.c, k, h)
+                            view = SegmentView(co.rates, z, co.w, out.c, k, h)
                             tau = view.first_crossing(w.level, w.direction)
                             if tau is not None and (hit is None or tau < hit[0]):
                                 hit = (tau, w)
@@ -199,7 +199,7 @@ class Stepper:
 
     # --- extremes and samples -----------------------------------------------------------------
     def _extremes(self, system, z, co: Coeffs, k_term: float, h: float, t_a: float) -> None:
-        view = SegmentView(system.rates, list(z), co.w, system.outputs[0].c, k_term, h)
+        view = SegmentView(co.rates, list(z), co.w, system.outputs[0].c, k_term, h)
         found = view.extreme("min", self.v_min)
         if found is not None:
             self.v_min, self.t_v_min = found[1], t_a + found[0]
