@@ -7,39 +7,41 @@ drawn for the rest of the period. Its average current is ``Σ I_k·t_k/T + I_bas
 from __future__ import annotations
 
 from sysim.engine.component import Component
-from sysim.engine.draws import load_draw
+from sysim.engine.rail import DIRECT, Rail
 from sysim.engine.schedule import ConstantSchedule, PeriodicSchedule, Schedule
+
+_OFF = ConstantSchedule(())
 
 
 class ConstantLoad(Component):
     kind = "load"
 
-    def __init__(self, name: str, current_A: float = 0.0, power_W: float = 0.0):
+    def __init__(self, name: str, current_A: float = 0.0, power_W: float = 0.0, rail: Rail = DIRECT):
         if current_A < 0 or power_W < 0:
             raise ValueError("a load draws a positive current or power")
-        self.name = name
-        self._schedule = ConstantSchedule((load_draw(name, current_A, power_W),))
+        self.name, self.rail = name, rail
+        self._schedule = ConstantSchedule((rail.draw(name, current_A, power_W),))
 
     def schedule(self, sim) -> Schedule:
-        return self._schedule
+        return self._schedule if self.rail.is_on(sim) else _OFF
 
 
 class PeriodicLoad(Component):
     kind = "load"
 
     def __init__(self, name: str, period_s: float, base_current_A: float,
-                 phases: list[tuple[float, float]], offset_s: float = 0.0):
+                 phases: list[tuple[float, float]], offset_s: float = 0.0, rail: Rail = DIRECT):
         """``phases``: ``(current_A, duration_s)`` pairs from the start of each period."""
         if period_s <= 0:
             raise ValueError("period must be positive")
-        self.name = name
+        self.name, self.rail = name, rail
         self.period_s, self.base_current_A, self.phases = period_s, base_current_A, list(phases)
         self._schedule = PeriodicSchedule.from_durations(
-            [(duration, (load_draw(name, current),)) for current, duration in phases],
-            period_s, (load_draw(name, base_current_A),), offset_s)
+            [(duration, (rail.draw(name, current),)) for current, duration in phases],
+            period_s, (rail.draw(name, base_current_A),), offset_s)
 
     def schedule(self, sim) -> Schedule:
-        return self._schedule
+        return self._schedule if self.rail.is_on(sim) else _OFF
 
     def average_current(self) -> float:
         """Charge per period divided by the period (A)."""

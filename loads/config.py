@@ -16,6 +16,9 @@ class LoadCommon(Table):
 
     type: str
     name: Optional[str] = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    #: the supply rail: "storage" (default, straight from the storage), "pmic" (the PMIC's
+    #: output, gated by its power-good), or the name of a regulator
+    rail: Optional[str] = None
 
 
 class ConstantLoadTable(LoadCommon):
@@ -29,7 +32,7 @@ class ConstantLoadTable(LoadCommon):
         return self
 
     def build(self, ctx, name: str):
-        return ConstantLoad(name, self.current, self.power)
+        return ConstantLoad(name, self.current, self.power, ctx.rail(self.rail, f"{name}.rail"))
 
 
 class PhaseTable(Table):
@@ -54,7 +57,8 @@ class PeriodicLoadTable(LoadCommon):
 
     def build(self, ctx, name: str):
         return PeriodicLoad(name, self.period, self.base_current,
-                            [(p.current, p.duration) for p in self.phases], self.offset)
+                            [(p.current, p.duration) for p in self.phases], self.offset,
+                            ctx.rail(self.rail, f"{name}.rail"))
 
 
 register_load("constant", ConstantLoadTable)

@@ -13,6 +13,7 @@ from device_models.base import StorageModel
 
 from .engine.component import Component
 from .engine.protection import ProtectionSettings
+from .engine.rail import DIRECT, Rail
 from .scenario.loader import Scenario
 
 
@@ -27,6 +28,19 @@ class BuildContext:
     start: Any = None
     storage: StorageModel | None = None
     components: dict[str, Component] = field(default_factory=dict)
+    #: supply rails loads can name with ``rail = "..."``: "storage" always; "pmic" when the PMIC
+    #: has an output; regulators add their own names
+    rails: dict[str, Rail] = field(default_factory=lambda: {"storage": DIRECT})
+
+    def rail(self, name: str | None, key: str) -> Rail:
+        """The rail called ``name`` (``None``: the storage terminal); ScenarioError if unknown."""
+        from .errors import ScenarioError
+
+        name = name or "storage"
+        if name not in self.rails:
+            raise ScenarioError(self.scenario.source, key,
+                                f"unknown rail {name!r}; known: {', '.join(sorted(self.rails))}")
+        return self.rails[name]
 
 
 @dataclass
