@@ -55,26 +55,34 @@ class CoeffCache:
 
 
 class Phase:
-    """One phase of a regime: its draws with their frozen currents and running sums."""
+    """One phase of a regime: its draws with their frozen currents and running sums.
 
-    __slots__ = ("h", "h_ns", "draws", "currents", "current", "co", "n", "s1", "s2")
+    ``acc = [count, Σz0_0..Σz0_{n-1}, Σz0_0²..Σz0_{n-1}²]`` over the segments stepped so far.
+    """
+
+    __slots__ = ("h", "h_ns", "draws", "currents", "current", "co", "acc")
 
     def __init__(self, h: float, h_ns: int, draws: tuple[Draw, ...], currents: tuple[float, ...],
                  current: float, co: Coeffs | None):
         self.h, self.h_ns, self.draws, self.currents, self.current, self.co = h, h_ns, draws, currents, current, co
-        n = len(co.p) if co is not None else 0
-        self.n = 0
-        self.s1 = [0.0] * n
-        self.s2 = [0.0] * n
+        self.acc = [0.0] * (1 + 2 * len(co.p)) if co is not None else [0.0]
+
+    def add(self, count: float, s1, s2) -> None:
+        """Add ``count`` segments whose start states sum to ``s1`` (squares: ``s2``)."""
+        acc, n = self.acc, len(s1)
+        acc[0] += count
+        for i in range(n):
+            acc[1 + i] += s1[i]
+            acc[1 + n + i] += s2[i]
 
     def flush(self, system: ModalSystem, ledger: Ledger) -> None:
         """Book the energies of the segments accumulated so far and reset the sums."""
-        if self.n == 0:
+        acc = self.acc
+        if acc[0] == 0:
             return
-        flush_sums(system, self.co, self.n, self.s1, self.s2, self.draws, self.currents, ledger)
-        self.n = 0
-        self.s1 = [0.0] * len(self.s1)
-        self.s2 = [0.0] * len(self.s2)
+        n = (len(acc) - 1) // 2
+        flush_sums(system, self.co, acc[0], acc[1:1 + n], acc[1 + n:], self.draws, self.currents, ledger)
+        acc[:] = [0.0] * len(acc)  # in place: the kernel holds a reference to this list
 
 
 def flush_sums(system: ModalSystem, co: Coeffs, count: float, s1, s2, draws, currents, ledger: Ledger) -> None:

@@ -195,7 +195,7 @@ class Simulation:
                 phases, cyclic, stop = stretch.plan(st, table, stop)
             else:
                 phases, cyclic = st.phases_for(table, stop), table.cycle_s is not None
-            crossing = st.advance(phases, cyclic, stop, self._watches())
+            crossing = st.advance(phases, cyclic, stop, self._watches(), fast_forward=self._fast_forward())
             yield env.timeout(max(st.t - env.now, 0.0))
             if crossing is not None:
                 self._on_crossing(crossing)
@@ -259,6 +259,12 @@ class Simulation:
             self._applied_temperature = current
             self.temperature = current
             self.stepper.set_model_state(self.model.set_temperature(current, self.stepper.z))
+
+    def _fast_forward(self) -> bool:
+        """Fast-forward unless forced off, or a component (firmware in the loop) needs every event."""
+        if self.method == "event":
+            return False
+        return not any(getattr(c, "requires_event_path", False) for c in self.components)
 
     def _arm_restore(self, delay: float):
         yield self.env.timeout(delay)

@@ -20,6 +20,8 @@ from device_models.base import StorageModel
 from device_models.linear import ModalSystem
 
 from .crossing import SegmentView, terms_bounds
+from .book import PhaseBook
+from .kernel import kernel
 from .freeze import terminal_currents
 from .ledger import Ledger
 from .schedule import NS_PER_S, PhaseTable, to_ns
@@ -62,7 +64,7 @@ class Stepper:
         self.v_min = math.inf
         self.v_max = -math.inf
         self.t_v_min = self.t_v_max = 0.0
-        self._active: list[Phase] = []
+        self._book: PhaseBook | None = None
 
     # --- views --------------------------------------------------------------------------------
     def output(self, index: int, current: float = 0.0) -> float:
@@ -95,107 +97,27 @@ class Stepper:
                                     self.cache.get(self.system, h_ns / NS_PER_S, total)))
         return phases
 
-    def advance(self, phases: list[Phase], cyclic: bool, t_stop: float, watches: list[Watch]) -> Crossing | None:
+    def advance(self, phases: list[Phase], cyclic: bool, t_stop: float, watches: list[Watch],
+                fast_forward: bool = False) -> Crossing | None:
         """Step from ``self.t`` through ``phases`` (repeating them if ``cyclic``) until ``t_stop``
-        or the first crossing of a watch, whichever comes first."""
-        system, ledger = self.system, self.ledger
-        t0 = self.t
-        span_ns = to_ns(t_stop - t0) if math.isfinite(t_stop) else None
-        elapsed_ns = 0
-        z = self.z
-        n_modes = len(z)
-        term = system.outputs[0]
-        c_term, d_term, f_term = term.c, term.d, term.f
-        outputs = system.outputs
-        watch_outputs = sorted({w.output for w in watches} | {0})
-        sampler = self.sampler
-        next_sample = sampler.next_time if sampler is not None else math.inf
-        index = 0
-        n_phases = len(phases)
-        crossing = None
-        self._active = phases
+        or the first crossing of a watch, whichever comes first. With ``fast_forward`` whole
+        cycles in which nothing happens are jumped in closed form (sysim.engine.fastforward)."""
+        walk = _Walk(self, phases, cyclic, t_stop, watches)
+        self._book = walk.book
         try:
-            while True:
-                phase = phases[index]
-                t_a = t0 + elapsed_ns / NS_PER_S
-                if span_ns is not None and (math.isinf(phase.h) or elapsed_ns + phase.h_ns >= span_ns):
-                    remaining_ns = span_ns - elapsed_ns
-                    if remaining_ns <= 0:
-                        break
-                    co = Coeffs(system, remaining_ns / NS_PER_S, phase.current)
-                    last = True
-                elif math.isinf(phase.h):
-                    raise ValueError("an endless phase needs a finite stop time")
-                else:
-                    co, remaining_ns, last = phase.co, phase.h_ns, False
-                h = co.h
-                p, g = co.p, co.g
-                z1 = [p[i] * z[i] + g[i] for i in range(n_modes)]
-                # Bound every watched output over the segment; search exactly only when needed.
-                k_term = d_term * phase.current + f_term
-                lo, hi = terms_bounds(c_term, z, z1)
-                hit = None
-                if watches:
-                    bounds = {0: (lo, hi)}
-                    for o in watch_outputs:
-                        if o not in bounds:
-                            bounds[o] = terms_bounds(outputs[o].c, z, z1)
-                    for w in watches:
-                        out = outputs[w.output]
-                        k = out.f + (out.d * phase.current if w.with_current else 0.0)
-                        wl, wh = bounds[w.output]
-                        if (k + wl < w.level) if w.direction == "falling" else (k + wh > w.level):
-                            view = SegmentView(co.rates, z, co.w, out.c, k, h)
-                            tau = view.first_crossing(w.level, w.direction)
-                            if tau is not None and (hit is None or tau < hit[0]):
-                                hit = (tau, w)
-                if hit is not None:
-                    tau, w = hit
-                    self._extremes(system, z, co, k_term, tau, t_a)
-                    self._samples(z, co, phase, t_a, min(t_a + tau, t_a + h))
-                    part = Coeffs(system, tau, phase.current) if tau > 0 else None
-                    if part is not None:
-                        flush_sums(system, part, 1, z, [v * v for v in z], phase.draws, phase.currents, ledger)
-                        z[:] = [part.p[i] * z[i] + part.g[i] for i in range(n_modes)]
-                    self.t = t_a + tau
-                    self.segments += 1
-                    crossing = Crossing(self.t, w)
-                    return crossing
-                if k_term + lo < self.v_min - 1e-12 or k_term + hi > self.v_max + 1e-12:
-                    self._extremes(system, z, co, k_term, h, t_a)
-                if next_sample < t_a + h:
-                    self._samples(z, co, phase, t_a, t_a + h)
-                    next_sample = sampler.next_time
-                # accumulate this segment's start state for the ledger, then step
-                if last:
-                    flush_sums(system, co, 1, z, [v * v for v in z], phase.draws, phase.currents, ledger)
-                else:
-                    s1, s2 = phase.s1, phase.s2
-                    for i in range(n_modes):
-                        zi = z[i]
-                        s1[i] += zi
-                        s2[i] += zi * zi
-                    phase.n += 1
-                z[:] = z1
-                self.segments += 1
-                elapsed_ns += remaining_ns
-                if last:
-                    break
-                index += 1
-                if index == n_phases:
-                    if not cyclic:
-                        break
-                    index = 0
-            self.t = t0 + elapsed_ns / NS_PER_S if span_ns is None or elapsed_ns < span_ns else t_stop
-            return None
+            if fast_forward and cyclic and walk.kernel is not None and walk.span_ns is not None:
+                from .fastforward import FastForward
+
+                return FastForward(walk).run()
+            return walk.run()
         finally:
             self.flush_pending()
-            self._active = []
+            self._book = None
 
     def flush_pending(self) -> None:
         """Book the running sums of the regime in progress (before a sample reads the ledger)."""
-        for phase in self._active:
-            phase.flush(self.system, self.ledger)
+        if self._book is not None:
+            self._book.flush(self.ledger)
 
     # --- extremes and samples -----------------------------------------------------------------
     def _extremes(self, system, z, co: Coeffs, k_term: float, h: float, t_a: float) -> None:
@@ -218,3 +140,155 @@ class Stepper:
             part = Coeffs(system, tau, phase.current)
             z_tau = [part.p[i] * z[i] + part.g[i] for i in range(len(z))]
             sampler.record(self, z_tau, phase, part, z)
+
+
+class _Walk:
+    """One call of :meth:`Stepper.advance`: the kernel runs ordinary segments; :meth:`general`
+    handles the others exactly (crossings, extremes, samples, the final partial segment)."""
+
+    def __init__(self, st: Stepper, phases, cyclic, t_stop, watches):
+        self.st, self.phases, self.cyclic, self.watches = st, phases, cyclic, watches
+        self.system = system = st.system
+        self.t0 = st.t
+        self.t_stop = t_stop
+        self.span_ns = to_ns(t_stop - self.t0) if math.isfinite(t_stop) else None
+        self.elapsed_ns = 0
+        self.index = 0
+        self.done = False
+        extra = sorted({w.output for w in watches} - {0})
+        self.outputs = [0] + extra
+        self.cs = tuple(system.outputs[o].c for o in self.outputs)
+        n = system.n
+        term = system.outputs[0]
+        self.data = []
+        for ph in phases:
+            if ph.co is None:
+                self.data.append(None)
+                continue
+            limits = []
+            for o in self.outputs:
+                out = system.outputs[o]
+                lo_lim, hi_lim = -math.inf, math.inf
+                for w in watches:
+                    if w.output != o:
+                        continue
+                    k = out.f + (out.d * ph.current if w.with_current else 0.0)
+                    if w.direction == "falling":
+                        lo_lim = max(lo_lim, w.level - k)
+                    else:
+                        hi_lim = min(hi_lim, w.level - k)
+                limits += [lo_lim, hi_lim]
+            self.data.append(tuple(ph.co.p) + tuple(ph.co.g) + (ph.h_ns, term.d * ph.current + term.f)
+                             + tuple(limits) + (ph.acc,))
+        self.kernel = kernel(n, len(extra)) if all(d is not None for d in self.data) else None
+        self.book = PhaseBook(system, phases)
+
+    def run(self, until_ns: int | None = None) -> Crossing | None:
+        """Walk on from the present position until ``until_ns`` (a phase boundary, relative to
+        the regime start), the stop time, or the first crossing."""
+        st, phases = self.st, self.phases
+        n_phases = len(phases)
+        sampler = st.sampler
+        while until_ns is None or self.elapsed_ns < until_ns:
+            if self.kernel is not None:
+                limit = self.span_ns if self.span_ns is not None else 1 << 62
+                if until_ns is not None:
+                    limit = min(limit, until_ns + 1)
+                if sampler is not None and math.isfinite(sampler.next_time):
+                    limit = min(limit, int((sampler.next_time - self.t0) * NS_PER_S))
+                self.index, self.elapsed_ns, count, vmin, vmax, t_vmin, t_vmax = self.kernel(
+                    self.data, self.index, n_phases, self.cyclic, st.z, self.elapsed_ns, limit, self.cs,
+                    st.v_min, st.v_max, 1e-12)
+                st.segments += count
+                if t_vmin >= 0:
+                    st.v_min, st.t_v_min = vmin, self.t0 + t_vmin / NS_PER_S
+                if t_vmax >= 0:
+                    st.v_max, st.t_v_max = vmax, self.t0 + t_vmax / NS_PER_S
+                if self.index == n_phases:  # a non-cyclic table ran out
+                    self.done = True
+                    break
+                if until_ns is not None and self.elapsed_ns >= until_ns:
+                    return None
+            outcome = self.general(phases[self.index])
+            if isinstance(outcome, Crossing):
+                return outcome
+            if outcome == "stop":
+                self.done = True
+                break
+            self.index += 1
+            if self.index == n_phases:
+                if not self.cyclic:
+                    self.done = True
+                    break
+                self.index = 0
+        if self.done:
+            st.t = self.t0 + self.elapsed_ns / NS_PER_S if self.span_ns is None or self.elapsed_ns < self.span_ns \
+                else self.t_stop
+        return None
+
+    def general(self, phase: Phase):
+        """Step one segment with every check done exactly; returns a Crossing, ``"stop"`` (the
+        walk reached ``t_stop``) or None."""
+        st, system = self.st, self.system
+        z = st.z
+        n_modes = len(z)
+        t_a = self.t0 + self.elapsed_ns / NS_PER_S
+        last = False
+        if self.span_ns is not None and (math.isinf(phase.h) or self.elapsed_ns + phase.h_ns >= self.span_ns):
+            remaining_ns = self.span_ns - self.elapsed_ns
+            if remaining_ns <= 0:
+                return "stop"
+            co = Coeffs(system, remaining_ns / NS_PER_S, phase.current)
+            last = True
+        elif math.isinf(phase.h):
+            raise ValueError("an endless phase needs a finite stop time")
+        else:
+            co, remaining_ns = phase.co, phase.h_ns
+        h = co.h
+        z1 = [co.p[i] * z[i] + co.g[i] for i in range(n_modes)]
+        term = system.outputs[0]
+        k_term = term.d * phase.current + term.f
+        hit = None
+        for w in self.watches:
+            out = system.outputs[w.output]
+            k = out.f + (out.d * phase.current if w.with_current else 0.0)
+            lo, hi = terms_bounds(out.c, z, z1)
+            if (k + lo < w.level) if w.direction == "falling" else (k + hi > w.level):
+                view = SegmentView(co.rates, z, co.w, out.c, k, h)
+                tau = view.first_crossing(w.level, w.direction)
+                if tau is not None and (hit is None or tau < hit[0]):
+                    hit = (tau, w)
+        if hit is not None:
+            tau, w = hit
+            st._extremes(system, z, co, k_term, tau, t_a)
+            st._samples(z, co, phase, t_a, t_a + min(tau, h))
+            if tau > 0:
+                part = Coeffs(system, tau, phase.current)
+                flush_sums(system, part, 1, z, [v * v for v in z], phase.draws, phase.currents, st.ledger)
+                z[:] = [part.p[i] * z[i] + part.g[i] for i in range(n_modes)]
+            st.t = t_a + tau
+            st.segments += 1
+            return Crossing(st.t, w)
+        lo, hi = terms_bounds(term.c, z, z1)
+        if k_term + lo < st.v_min - 1e-12 or k_term + hi > st.v_max + 1e-12:
+            y0 = k_term + math.fsum(c * v for c, v in zip(term.c, z))
+            y1 = k_term + math.fsum(c * v for c, v in zip(term.c, z1))
+            if abs(min(y0, y1) - (k_term + lo)) <= 1e-15 * abs(y0) and abs(max(y0, y1) - (k_term + hi)) <= 1e-15 * abs(y0):
+                # every mode moves the same way: the segment is monotone, its extremes are its ends
+                if min(y0, y1) < st.v_min:
+                    st.v_min, st.t_v_min = min(y0, y1), (t_a if y0 < y1 else t_a + h)
+                if max(y0, y1) > st.v_max:
+                    st.v_max, st.t_v_max = max(y0, y1), (t_a if y0 > y1 else t_a + h)
+            else:
+                st._extremes(system, z, co, k_term, h, t_a)
+        sampler = st.sampler
+        if sampler is not None and sampler.next_time < t_a + h:
+            st._samples(z, co, phase, t_a, t_a + h)
+        if last:
+            flush_sums(system, co, 1, z, [v * v for v in z], phase.draws, phase.currents, st.ledger)
+        else:
+            phase.add(1, z, [v * v for v in z])
+        z[:] = z1
+        st.segments += 1
+        self.elapsed_ns += remaining_ns
+        return "stop" if last else None

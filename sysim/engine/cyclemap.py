@@ -1,0 +1,45 @@
+"""Closed forms for K repetitions of a per-mode affine cycle map ``z ← P·z + G``.
+
+Inside a periodic regime every phase is an exact diagonal step, so one whole duty cycle is a
+diagonal affine map too (models-and-numerics.md §5.5; diagonal because the modes are decoupled).
+After ``m`` cycles ``z_m = a_m·z_0 + G·s_m`` with ``a_m = P^m`` and ``s_m = Σ_{l<m} P^l``.
+The ledger of a jumped range needs the sums over cycles of ``z_m`` and ``z_m²``, which expand into
+
+    t_N = Σ_{m<N} s_m,   u_N = Σ_{m<N} P^m·s_m,   v_N = Σ_{m<N} s_m²,   q_N = Σ_{m<N} P^(2m)
+
+All are sums of non-negative terms for 0 ≤ P ≤ 1, so they are built by binary doubling
+(``N → 2N`` and ``N → N+1``) without the cancellation of the textbook ratios when P is within
+1e-12 of 1 (long leakage time constants over short cycles).
+"""
+from __future__ import annotations
+
+import math
+
+
+def powers(p: float, m: int) -> tuple[float, float]:
+    """``(P^m, Σ_{l<m} P^l)`` with ``P = p`` (computed stably)."""
+    if m == 0:
+        return 1.0, 0.0
+    if p == 1.0:
+        return 1.0, float(m)
+    if p <= 0.0:
+        return 0.0, 1.0
+    x = math.log(p)
+    return math.exp(m * x), math.expm1(m * x) / math.expm1(x)
+
+
+def range_sums(p: float, n: int) -> tuple[float, float, float, float, float]:
+    """``(s_N, t_N, u_N, v_N, q_N)`` for ``N = n`` cycles (see module docstring)."""
+    count = 0
+    a, s, t, u, v, a2, q = 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0
+    p2 = p * p
+    for bit in (bin(n)[2:] if n > 0 else ""):
+        # N -> 2N (every right-hand side uses the values for N)
+        a, s, t, u, v, a2, q = (a * a, s + a * s, t + count * s + a * t, u + a * (s * s + a * u),
+                                v + count * s * s + 2.0 * s * a * t + a * a * v, a2 * a2, q + a2 * q)
+        count *= 2
+        if bit == "1":
+            # N -> N + 1
+            a, s, t, u, v, a2, q = a * p, s + a, t + s, u + a * s, v + s * s, a2 * p2, q + a2
+            count += 1
+    return s, t, u, v, q

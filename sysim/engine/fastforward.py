@@ -1,0 +1,227 @@
+"""Exact fast-forward over whole duty cycles (models-and-numerics.md §5.5).
+
+In a periodic regime one cycle is a diagonal affine map per mode, ``z ← P·z + G``, so the state
+after any number of cycles, and the ledger sums over them, are closed forms (:mod:`cyclemap`).
+What remains is to know that nothing happens inside a range of cycles ``[k0, k1]``:
+
+* Each mode's value at a given phase boundary is monotone in the cycle index (``a_m = P^m``), so
+  over the range the output of phase ``j`` is bounded by the per-mode extremes of the four corner
+  states (phase start/end at ``k0`` and ``k1``): a cheap rigorous bound.
+* A tight rigorous bound: since ``y(t) = K + Σ c_i·(p_i(t)·z_i + q_i(t)·w_i)`` with ``p_i(t) > 0``,
+  the trajectory started from the per-mode worst corner state bounds the phase in every cycle of
+  the range; its exact extreme over the phase is found by branch and bound (:mod:`crossing`).
+* Running extremes of the terminal voltage (the summary's exact min and max) are updated without
+  stepping when the phase is monotone over the range: its extremes are then its boundary values,
+  sums of monotone sequences in the cycle index, searched exactly over the integers.
+
+A range whose bounds reach a watched level (brown-out, PMIC thresholds) or a new extreme that is
+not monotone is split in halves; a single such cycle, and any cycle that holds a sample time, is
+stepped segment by segment on the event path. So the result equals event-by-event stepping up to
+rounding, and the first crossing is located exactly inside its cycle.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .crossing import SegmentView
+from .cyclemap import powers, range_sums
+from .schedule import NS_PER_S
+
+_TOL = 1e-12  # V: differences below this are not worth stepping for
+
+
+class FastForward:
+    def __init__(self, walk):
+        self.walk = walk
+        self.st = walk.st
+        self.system = walk.system
+        phases = walk.phases
+        n = self.n = self.system.n
+        self.cycle_ns = sum(ph.h_ns for ph in phases)
+        p = np.array([ph.co.p for ph in phases])
+        g = np.array([ph.co.g for ph in phases])
+        a_rows, b_rows = [np.ones(n)], [np.zeros(n)]
+        for j in range(len(phases)):
+            a_rows.append(a_rows[-1] * p[j])
+            b_rows.append(p[j] * b_rows[-1] + g[j])
+        self.A, self.B = np.array(a_rows), np.array(b_rows)  # phase-start state = A_j·z_k + B_j
+        self.P, self.G = [float(v) for v in self.A[-1]], [float(v) for v in self.B[-1]]
+        self.offsets_ns = [0]
+        for ph in phases:
+            self.offsets_ns.append(self.offsets_ns[-1] + ph.h_ns)
+        data = walk.data
+        slots = len(walk.outputs)
+        self.k_term = np.array([d[2 * n + 1] for d in data])
+        self.lo_lim = [np.array([d[2 * n + 2 + 2 * k] for d in data]) for k in range(slots)]
+        self.hi_lim = [np.array([d[2 * n + 3 + 2 * k] for d in data]) for k in range(slots)]
+        self.c = [np.array(self.system.outputs[o].c) for o in walk.outputs]
+
+    # --- driving -------------------------------------------------------------------------------
+    def run(self):
+        walk, st = self.walk, self.st
+        total = walk.span_ns // self.cycle_ns
+        k = 0
+        while k < total:
+            k_stop = total
+            sampler = st.sampler
+            if sampler is not None and math.isfinite(sampler.next_time):
+                ks = int((sampler.next_time - walk.t0) * NS_PER_S) // self.cycle_ns
+                k_stop = max(min(k_stop, ks), k)
+            if k_stop > k:
+                crossing = self._process(k, k_stop - 1)
+                if crossing is not None:
+                    return crossing
+                k = k_stop
+            if k < total:
+                crossing = self._detail(k)
+                if crossing is not None:
+                    return crossing
+                k += 1
+        return walk.run()
+
+    def _process(self, k0: int, k1: int):
+        """Handle cycles k0..k1 (state at k0 in ``st.z``): jump, split or step in detail."""
+        if self._assess(k0, k1):
+            self._jump(k1 - k0 + 1)
+            return None
+        if k0 == k1:
+            return self._detail(k0)
+        mid = (k0 + k1) // 2
+        crossing = self._process(k0, mid)
+        if crossing is not None:
+            return crossing
+        return self._process(mid + 1, k1)
+
+    def _detail(self, k: int):
+        return self.walk.run(until_ns=(k + 1) * self.cycle_ns)
+
+    # --- state and ledger in closed form ---------------------------------------------------------
+    def _state_after(self, z, m: int) -> list[float]:
+        out = []
+        for zi, p, g in zip(z, self.P, self.G):
+            a, s = powers(p, m)
+            out.append(a * zi + g * s)
+        return out
+
+    def _jump(self, count: int) -> None:
+        st, walk, n = self.st, self.walk, self.n
+        z = st.z
+        sum_z, sum_z2, z_end = np.empty(n), np.empty(n), []
+        for i in range(n):
+            p, g, zi = self.P[i], self.G[i], z[i]
+            s, t, u, v, q = range_sums(p, count)
+            sum_z[i] = zi * s + g * t
+            sum_z2[i] = zi * zi * q + 2.0 * zi * g * u + g * g * v
+            a, s_end = powers(p, count)
+            z_end.append(a * zi + g * s_end)
+        a_j, b_j = self.A[:-1], self.B[:-1]
+        walk.book.add_cycles(count, a_j * sum_z + count * b_j,
+                             a_j * a_j * sum_z2 + 2.0 * a_j * b_j * sum_z + count * b_j * b_j)
+        z[:] = z_end
+        walk.elapsed_ns += count * self.cycle_ns
+        st.segments += count * len(walk.phases)
+
+    # --- deciding whether a range can be jumped ------------------------------------------------
+    def _assess(self, k0: int, k1: int) -> bool:
+        """True when cycles k0..k1 can be jumped: no watched level and no new extreme that is not
+        settled here is reachable in them."""
+        st, walk = self.st, self.walk
+        z0 = list(st.z)
+        z1 = self._state_after(z0, k1 - k0)
+        starts0 = self.A * np.array(z0) + self.B
+        starts1 = self.A * np.array(z1) + self.B
+        phases = walk.phases
+        for slot, c in enumerate(self.c):
+            t0, t1 = starts0 * c, starts1 * c
+            lo = np.minimum(np.minimum(t0[:-1], t0[1:]), np.minimum(t1[:-1], t1[1:])).sum(axis=1)
+            hi = np.maximum(np.maximum(t0[:-1], t0[1:]), np.maximum(t1[:-1], t1[1:])).sum(axis=1)
+            for j in np.flatnonzero(lo < self.lo_lim[slot]):
+                if self._tight(phases[j], c, starts0[j], starts1[j], "min") < self.lo_lim[slot][j]:
+                    return False
+            for j in np.flatnonzero(hi > self.hi_lim[slot]):
+                if self._tight(phases[j], c, starts0[j], starts1[j], "max") > self.hi_lim[slot][j]:
+                    return False
+            if slot:
+                continue
+            low = np.flatnonzero(self.k_term + lo < st.v_min - _TOL)
+            high = np.flatnonzero(self.k_term + hi > st.v_max + _TOL)
+            for j in sorted(set(low) | set(high)):
+                k_term = float(self.k_term[j])
+                need_min = j in low and \
+                    k_term + self._tight(phases[j], c, starts0[j], starts1[j], "min") < st.v_min - _TOL
+                need_max = j in high and \
+                    k_term + self._tight(phases[j], c, starts0[j], starts1[j], "max") > st.v_max + _TOL
+                if (need_min or need_max) and not self._monotone_extremes(j, k1 - k0 + 1, z0, c, k_term,
+                                                                          need_min, need_max):
+                    return False
+        return True
+
+    def _tight(self, phase, c, start0, start1, kind: str) -> float:
+        """Exact extreme over the phase of the trajectory from the per-mode worst corner."""
+        worst = [float((min if (c[i] >= 0) == (kind == "min") else max)(start0[i], start1[i])) for i in range(self.n)]
+        view = SegmentView(phase.co.rates, worst, phase.co.w, [float(v) for v in c], 0.0, phase.co.h)
+        known = math.inf if kind == "min" else -math.inf
+        found = view.extreme(kind, known, tol=0.0)
+        return found[1] if found is not None else view.value(0.0)
+
+    def _monotone_extremes(self, j, count, z0, c, k_term, need_min, need_max) -> bool:
+        """If phase j is monotone in every cycle of the range, update the running extremes from
+        its boundary values exactly and return True; otherwise False (the range must be split)."""
+        n = self.n
+        a_s, b_s, a_e, b_e = self.A[j], self.B[j], self.A[j + 1], self.B[j + 1]
+        z1 = self._state_after(z0, count - 1)
+        signs = set()
+        for z in (z0, z1):
+            for i in range(n):
+                delta = c[i] * ((a_e[i] - a_s[i]) * z[i] + (b_e[i] - b_s[i]))
+                if delta > 0:
+                    signs.add(1)
+                elif delta < 0:
+                    signs.add(-1)
+        if len(signs) > 1:
+            return False
+        st, walk = self.st, self.walk
+        base_ns = walk.elapsed_ns  # z0 is the state at the walk's present cycle, k0
+        kinds = [kind for kind, need in (("min", need_min), ("max", need_max)) if need]
+        for a, b, offset in ((a_s, b_s, self.offsets_ns[j]), (a_e, b_e, self.offsets_ns[j + 1])):
+            coef = [float(c[i] * a[i]) for i in range(n)]
+            const = k_term + float(np.dot(c, b))
+            for kind in kinds:
+                m, value = _sequence_extreme(coef, const, z0, self.P, self.G, count, kind)
+                t = walk.t0 + (base_ns + m * self.cycle_ns + offset) / NS_PER_S
+                if kind == "min" and value < st.v_min:
+                    st.v_min, st.t_v_min = value, t
+                elif kind == "max" and value > st.v_max:
+                    st.v_max, st.t_v_max = value, t
+        return True
+
+
+def _sequence_value(coef, const, z0, P, G, m) -> tuple[float, list[float]]:
+    terms = []
+    for ci, zi, p, g in zip(coef, z0, P, G):
+        a, s = powers(p, m)
+        terms.append(ci * (a * zi + g * s))
+    return const + math.fsum(terms), terms
+
+
+def _sequence_extreme(coef, const, z0, P, G, count, kind) -> tuple[int, float]:
+    """Integer m in [0, count) extremising ``const + Σ coef_i·z_i(m)`` (each term monotone in m)."""
+    sign = 1.0 if kind == "min" else -1.0
+    v0, t0 = _sequence_value(coef, const, z0, P, G, 0)
+    v1, t1 = _sequence_value(coef, const, z0, P, G, count - 1)
+    best = (0, v0) if sign * v0 <= sign * v1 else (count - 1, v1)
+    stack = [(0, count - 1, t0, t1)]
+    while stack:
+        m0, m1, ta, tb = stack.pop()
+        bound = const + sum((min if sign > 0 else max)(x, y) for x, y in zip(ta, tb))
+        if sign * bound >= sign * best[1] or m1 - m0 <= 1:
+            continue
+        mid = (m0 + m1) // 2
+        vm, tm = _sequence_value(coef, const, z0, P, G, mid)
+        if sign * vm < sign * best[1]:
+            best = (mid, vm)
+        stack.append((mid, m1, tm, tb))
+        stack.append((m0, mid, ta, tm))
+    return best
