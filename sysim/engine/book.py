@@ -16,51 +16,58 @@ from __future__ import annotations
 
 import numpy as np
 
-from device_models.linear import ModalSystem
-
 from .ledger import Ledger
-from .segment import Phase
+from .regime import Regime
 
 
 class PhaseBook:
-    def __init__(self, system: ModalSystem, phases: list[Phase]):
-        self.system = system
-        self.phases = [ph for ph in phases if ph.co is not None]
-        n = system.n
-        self.n = n
-        if not self.phases:
+    def __init__(self, regime: Regime):
+        system = regime.system
+        self.n = n = system.n
+        self.active = regime.co is not None
+        self.lists: dict[int, list] = {}
+        if not self.active:
             return
-        cos = [ph.co for ph in self.phases]
-        current = np.array([ph.current for ph in self.phases])
-        h = np.array([co.h for co in cos])
-        w = np.array([co.w for co in cos])
-        self.phi = np.array([co.phi for co in cos])
-        self.psi_w = np.array([co.psi for co in cos]) * w
-        self.phi2 = np.array([co.phi2 for co in cos])
-        self.chi_w2 = 2.0 * np.array([co.chi for co in cos]) * w
-        self.omega_w2 = np.array([co.omega for co in cos]) * w * w
+        count = regime.count
+        current, h = regime.current, regime.h
+        w = regime.w
+        self.phi = regime.phi
+        self.psi_w = regime.psi * w
+        self.phi2 = regime.phi2
+        self.chi_w2 = 2.0 * regime.chi * w
+        self.omega_w2 = regime.omega * w * w
         term = system.outputs[0]
         self.c = np.array(term.c)
         self.v_offset_h = h * (term.d * current + term.f)
         self.q = np.array(system.loss_quadratic)
-        self.l = np.array([system.loss_linear_at(i) for i in current])
+        self.l = np.array(system.loss_linear) + np.outer(current, system.loss_linear_per_amp)
         self.internal_const = system.loss_constant * h
         self.esr = system.series_resistance * current * current * h
         index: dict[str, int] = {}
-        rows_w, rows_s = [], []
-        for j, ph in enumerate(self.phases):
-            for draw, i_d in zip(ph.draws, ph.currents):
-                for account, per_joule, per_second in draw.accounts:
-                    a = index.setdefault(account, len(index))
-                    if a == len(rows_w):
-                        rows_w.append(np.zeros(len(self.phases)))
-                        rows_s.append(np.zeros(len(self.phases)))
-                    rows_w[a][j] += per_joule * i_d
-                    rows_s[a][j] += per_second * h[j]
+        per_joule, per_second = [], []
+        for c, draw in enumerate(regime.channels):
+            for account, pj, ps in draw.accounts:
+                a = index.setdefault(account, len(index))
+                if a == len(per_joule):
+                    per_joule.append(np.zeros(len(regime.channels)))
+                    per_second.append(np.zeros(len(regime.channels)))
+                per_joule[a][c] += pj
+                per_second[a][c] += ps
         self.accounts = list(index)
-        self.W = np.array(rows_w) if rows_w else np.zeros((0, len(self.phases)))
-        self.S = np.array(rows_s) if rows_s else np.zeros((0, len(self.phases)))
-        self.jumped = np.zeros((len(self.phases), 1 + 2 * n))
+        if index:
+            self.W = np.array(per_joule) @ regime.currents
+            self.S = np.array(per_second) @ (regime.member * h)
+        else:
+            self.W = self.S = np.zeros((0, count))
+        self.jumped = np.zeros((count, 1 + 2 * n))
+
+    def acc(self, j: int) -> list:
+        """The running-sum list of phase ``j`` (``[count, Σz..., Σz²...]``) that the kernel and
+        the general path add to."""
+        acc = self.lists.get(j)
+        if acc is None:
+            acc = self.lists[j] = [0.0] * (1 + 2 * self.n)
+        return acc
 
     def add_cycles(self, count: float, s1: np.ndarray, s2: np.ndarray) -> None:
         """Add ``count`` segments to every phase: ``s1``/``s2`` are (phases × modes) sums."""
@@ -69,9 +76,11 @@ class PhaseBook:
         self.jumped[:, 1 + self.n:] += s2
 
     def flush(self, ledger: Ledger) -> None:
-        if not self.phases:
+        if not self.active:
             return
-        acc = np.array([ph.acc for ph in self.phases]) + self.jumped
+        acc = self.jumped.copy()
+        for j, lst in self.lists.items():
+            acc[j] += lst
         count = acc[:, 0]
         if not count.any():
             return
@@ -88,7 +97,6 @@ class PhaseBook:
         energies = self.W @ int_v + self.S @ count
         for account, energy in zip(self.accounts, energies):
             ledger.add(account, float(energy))
-        for ph in self.phases:
-            acc_list = ph.acc
-            acc_list[:] = [0.0] * len(acc_list)  # in place: the kernel holds these lists
+        for lst in self.lists.values():
+            lst[:] = [0.0] * len(lst)  # in place: the kernel holds these lists
         self.jumped[:] = 0.0

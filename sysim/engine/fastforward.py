@@ -28,6 +28,7 @@ import numpy as np
 from .crossing import SegmentView
 from .cyclemap import powers, range_sums
 from .schedule import NS_PER_S
+from .stepper import sample_offset_ns
 
 _TOL = 1e-12  # V: differences below this are not worth stepping for
 
@@ -37,25 +38,14 @@ class FastForward:
         self.walk = walk
         self.st = walk.st
         self.system = walk.system
-        phases = walk.phases
-        n = self.n = self.system.n
-        self.cycle_ns = sum(ph.h_ns for ph in phases)
-        p = np.array([ph.co.p for ph in phases])
-        g = np.array([ph.co.g for ph in phases])
-        a_rows, b_rows = [np.ones(n)], [np.zeros(n)]
-        for j in range(len(phases)):
-            a_rows.append(a_rows[-1] * p[j])
-            b_rows.append(p[j] * b_rows[-1] + g[j])
-        self.A, self.B = np.array(a_rows), np.array(b_rows)  # phase-start state = A_j·z_k + B_j
+        regime = self.regime = walk.regime
+        self.n = self.system.n
+        self.cycle_ns = int(regime.h_ns.sum())
+        self.A, self.B = phase_start_maps(regime.p, regime.g)  # phase-start state = A_j·z_k + B_j
         self.P, self.G = [float(v) for v in self.A[-1]], [float(v) for v in self.B[-1]]
-        self.offsets_ns = [0]
-        for ph in phases:
-            self.offsets_ns.append(self.offsets_ns[-1] + ph.h_ns)
-        data = walk.data
-        slots = len(walk.outputs)
-        self.k_term = np.array([d[2 * n + 1] for d in data])
-        self.lo_lim = [np.array([d[2 * n + 2 + 2 * k] for d in data]) for k in range(slots)]
-        self.hi_lim = [np.array([d[2 * n + 3 + 2 * k] for d in data]) for k in range(slots)]
+        self.offsets_ns = [0] + np.cumsum(regime.h_ns).tolist()
+        self.k_term = walk.k_term
+        self.lo_lim, self.hi_lim = walk.lo_lim, walk.hi_lim
         self.c = [np.array(self.system.outputs[o].c) for o in walk.outputs]
 
     # --- driving -------------------------------------------------------------------------------
@@ -66,9 +56,9 @@ class FastForward:
         while k < total:
             k_stop = total
             sampler = st.sampler
-            if sampler is not None and math.isfinite(sampler.next_time):
-                ks = int((sampler.next_time - walk.t0) * NS_PER_S) // self.cycle_ns
-                k_stop = max(min(k_stop, ks), k)
+            rel = sample_offset_ns(sampler, walk.t0)
+            if rel is not None:
+                k_stop = max(min(k_stop, rel // self.cycle_ns), k)
             if k_stop > k:
                 crossing = self._process(k, k_stop - 1)
                 if crossing is not None:
@@ -121,7 +111,7 @@ class FastForward:
                              a_j * a_j * sum_z2 + 2.0 * a_j * b_j * sum_z + count * b_j * b_j)
         z[:] = z_end
         walk.elapsed_ns += count * self.cycle_ns
-        st.segments += count * len(walk.phases)
+        st.segments += count * self.regime.count
 
     # --- deciding whether a range can be jumped ------------------------------------------------
     def _assess(self, k0: int, k1: int) -> bool:
@@ -132,30 +122,34 @@ class FastForward:
         z1 = self._state_after(z0, k1 - k0)
         starts0 = self.A * np.array(z0) + self.B
         starts1 = self.A * np.array(z1) + self.B
-        phases = walk.phases
+        phase = self.regime.phase
+        bounds = []
         for slot, c in enumerate(self.c):
             t0, t1 = starts0 * c, starts1 * c
             lo = np.minimum(np.minimum(t0[:-1], t0[1:]), np.minimum(t1[:-1], t1[1:])).sum(axis=1)
             hi = np.maximum(np.maximum(t0[:-1], t0[1:]), np.maximum(t1[:-1], t1[1:])).sum(axis=1)
+            bounds.append((lo, hi))
             for j in np.flatnonzero(lo < self.lo_lim[slot]):
-                if self._tight(phases[j], c, starts0[j], starts1[j], "min") < self.lo_lim[slot][j]:
+                if self._tight(phase(j), c, starts0[j], starts1[j], "min") < self.lo_lim[slot][j]:
                     return False
             for j in np.flatnonzero(hi > self.hi_lim[slot]):
-                if self._tight(phases[j], c, starts0[j], starts1[j], "max") > self.hi_lim[slot][j]:
+                if self._tight(phase(j), c, starts0[j], starts1[j], "max") > self.hi_lim[slot][j]:
                     return False
-            if slot:
-                continue
-            low = np.flatnonzero(self.k_term + lo < st.v_min - _TOL)
-            high = np.flatnonzero(self.k_term + hi > st.v_max + _TOL)
-            for j in sorted(set(low) | set(high)):
-                k_term = float(self.k_term[j])
-                need_min = j in low and \
-                    k_term + self._tight(phases[j], c, starts0[j], starts1[j], "min") < st.v_min - _TOL
-                need_max = j in high and \
-                    k_term + self._tight(phases[j], c, starts0[j], starts1[j], "max") > st.v_max + _TOL
-                if (need_min or need_max) and not self._monotone_extremes(j, k1 - k0 + 1, z0, c, k_term,
-                                                                          need_min, need_max):
-                    return False
+        # No watched level is reachable: the range will be jumped (or split for extremes only),
+        # so new running extremes of the terminal voltage may be settled now.
+        c = self.c[0]
+        lo, hi = bounds[0]
+        low = np.flatnonzero(self.k_term + lo < st.v_min - _TOL)
+        high = np.flatnonzero(self.k_term + hi > st.v_max + _TOL)
+        for j in sorted(set(low) | set(high)):
+            k_term = float(self.k_term[j])
+            need_min = j in low and \
+                k_term + self._tight(phase(j), c, starts0[j], starts1[j], "min") < st.v_min - _TOL
+            need_max = j in high and \
+                k_term + self._tight(phase(j), c, starts0[j], starts1[j], "max") > st.v_max + _TOL
+            if (need_min or need_max) and not self._monotone_extremes(j, k1 - k0 + 1, z0, c, k_term,
+                                                                      need_min, need_max):
+                return False
         return True
 
     def _tight(self, phase, c, start0, start1, kind: str) -> float:
@@ -196,6 +190,24 @@ class FastForward:
                 elif kind == "max" and value > st.v_max:
                     st.v_max, st.t_v_max = value, t
         return True
+
+
+def phase_start_maps(p: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, B)`` with the state at the start of phase j equal to ``A_j·z + B_j`` for a cycle that
+    starts in state z; row ``J`` is the whole cycle (``P``, ``G``). ``p``, ``g``: (phases × modes)."""
+    count, n = p.shape
+    a = np.empty((count + 1, n))
+    b = np.empty((count + 1, n))
+    a[0], b[0] = 1.0, 0.0
+    a[1:] = np.cumprod(p, axis=0)
+    rows_p, rows_g = p.tolist(), g.tolist()
+    acc = [0.0] * n
+    out = [acc]
+    for pj, gj in zip(rows_p, rows_g):
+        acc = [pi * bi + gi for pi, bi, gi in zip(pj, acc, gj)]
+        out.append(acc)
+    b[:] = out
+    return a, b
 
 
 def _sequence_value(coef, const, z0, P, G, m) -> tuple[float, list[float]]:

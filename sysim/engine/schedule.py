@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass
 from functools import reduce
 
+import numpy as np
+
 from .draws import Draw
 
 NS_PER_S = 1_000_000_000
@@ -114,14 +116,53 @@ class PiecewiseSchedule(Schedule):
         return self.times_s[i] if i < len(self.times_s) else math.inf
 
 
-@dataclass
-class PhaseTable:
-    """The draws of a regime: phases ``(duration_s, draws)``; if ``cycle_s`` is set they repeat
-    with that period from the regime start, otherwise the single phase lasts the whole regime."""
+class Cycle:
+    """A merged duty cycle, cached: phase lengths and which draws ("channels") each phase holds."""
 
-    phases: list[tuple[float, tuple[Draw, ...]]]
-    cycle_s: float | None
-    end_s: float  # the regime ends here at the latest (next piecewise change), inf if none
+    def __init__(self, period_ns: int, starts_ns: list[int], phase_draws: list[tuple[Draw, ...]]):
+        self.period_ns = period_ns
+        self.starts_ns = starts_ns
+        self.h_ns = np.diff(np.array(starts_ns + [period_ns], dtype=np.int64))
+        channels: dict[int, int] = {}
+        order: list[Draw] = []
+        for draws in phase_draws:
+            for d in draws:
+                if not d.is_zero and id(d) not in channels:
+                    channels[id(d)] = len(order)
+                    order.append(d)
+        self.channels = tuple(order)
+        self.member = np.zeros((len(order), len(starts_ns)))
+        for j, draws in enumerate(phase_draws):
+            for d in draws:
+                if not d.is_zero:
+                    self.member[channels[id(d)], j] = 1.0
+
+
+class PhaseTable:
+    """The draws of a regime as arrays: phase lengths ``h_ns`` (int ns), the regime's draws
+    (``channels``) and a ``member`` matrix (channel × phase, 1 where the channel draws). If
+    ``cycle_s`` is set the phases repeat with that period from the regime start; if ``endless``
+    there is one phase that lasts until the regime ends (``end_s``, or the caller's stop time)."""
+
+    def __init__(self, h_ns: np.ndarray, channels: tuple[Draw, ...], member: np.ndarray,
+                 cycle_s: float | None, end_s: float, endless: bool = False):
+        self.h_ns, self.channels, self.member = h_ns, channels, member
+        self.cycle_s, self.end_s, self.endless = cycle_s, end_s, endless
+
+    @property
+    def phases(self) -> list[tuple[float, tuple[Draw, ...]]]:
+        """``(duration_s, draws)`` per phase (``inf`` for an endless phase), for reading."""
+        out = []
+        for j, h in enumerate(self.h_ns):
+            draws = tuple(d for c, d in enumerate(self.channels) if self.member[c, j])
+            out.append((math.inf if self.endless else int(h) / NS_PER_S, draws))
+        return out
+
+    def with_channels(self, channels: tuple[Draw, ...]) -> "PhaseTable":
+        return PhaseTable(self.h_ns, channels, self.member, self.cycle_s, self.end_s, self.endless)
+
+    def with_end(self, end_s: float) -> "PhaseTable":
+        return PhaseTable(self.h_ns, self.channels, self.member, self.cycle_s, end_s, self.endless)
 
 
 def _lcm(a: int, b: int) -> int:
@@ -129,12 +170,12 @@ def _lcm(a: int, b: int) -> int:
 
 
 class PhaseMerger:
-    """Merges periodic schedules into one cycle; caches merged cycles by schedule identity."""
+    """Merges periodic schedules into one :class:`Cycle`; caches cycles by schedule identity."""
 
     def __init__(self):
-        self._cache: dict[tuple, tuple[int, list[int], list[tuple[Draw, ...]]] | None] = {}
+        self._cache: dict[tuple, Cycle | None] = {}
 
-    def merged_cycle(self, periodic: tuple[PeriodicSchedule, ...]):
+    def merged_cycle(self, periodic: tuple[PeriodicSchedule, ...]) -> Cycle | None:
         key = tuple(id(s) for s in periodic)
         if key in self._cache:
             return self._cache[key]
@@ -151,9 +192,10 @@ class PhaseMerger:
         points.add(0)
         starts = sorted(points)
         draws = [tuple(d for s in periodic for d in s.draws[s.phase_index(p)]) for p in starts]
-        merged = (period, starts, draws)
-        self._cache[key] = merged
-        return merged
+        cycle = Cycle(period, starts, draws)
+        self._cache[key] = cycle
+        self._keep = getattr(self, "_keep", []) + [periodic]  # ids stay valid while cached
+        return cycle
 
 
 def build_phases(t0: float, schedules: list[Schedule], merger: PhaseMerger) -> PhaseTable:
@@ -171,40 +213,39 @@ def build_phases(t0: float, schedules: list[Schedule], merger: PhaseMerger) -> P
             constant.extend(s.draws_at(t0))
     fixed = tuple(d for d in constant if not d.is_zero)
     if not periodic:
-        return PhaseTable([(math.inf, fixed)], None, end)
-    merged = merger.merged_cycle(tuple(periodic))
-    if merged is None:
+        return PhaseTable(np.zeros(1, dtype=np.int64), fixed, np.ones((len(fixed), 1)), None, end, endless=True)
+    cycle = merger.merged_cycle(tuple(periodic))
+    if cycle is None:
         # Incommensurate cycles: build the phases up to a window and treat them as aperiodic.
         return _window_phases(t0, periodic, fixed, end)
-    period, starts, draws = merged
-    pos = to_ns(t0) % period
+    starts = cycle.starts_ns
+    pos = to_ns(t0) % cycle.period_ns
     k = bisect.bisect_right(starts, pos) - 1
-    bounds = starts[k + 1:] + [period + s for s in starts[:k + 1]]
-    phases = []
-    t = pos
-    order = list(range(k, len(starts))) + list(range(0, k))
-    for idx, b in zip(order, bounds):
-        phases.append(((b - t) / NS_PER_S, _combine(draws[idx], fixed)))
-        t = b
-    if pos != starts[k]:  # the cycle ends with the part of phase k before the start position
-        phases.append(((period + pos - t) / NS_PER_S, _combine(draws[k], fixed)))
-    return PhaseTable(phases, period / NS_PER_S, end)
-
-
-def _combine(periodic_draws: tuple[Draw, ...], fixed: tuple[Draw, ...]) -> tuple[Draw, ...]:
-    return tuple(d for d in periodic_draws if not d.is_zero) + fixed
+    count = len(starts)
+    order = np.concatenate([np.arange(k, count), np.arange(0, k)])
+    h_ns = cycle.h_ns[order].copy()
+    h_ns[0] -= pos - starts[k]
+    if pos != starts[k]:  # the cycle closes with the part of phase k before the start position
+        order = np.append(order, k)
+        h_ns = np.append(h_ns, pos - starts[k])
+    member = cycle.member[:, order]
+    if fixed:
+        member = np.vstack([member, np.ones((len(fixed), len(order)))])
+    return PhaseTable(h_ns, cycle.channels + fixed, member, cycle.period_ns / NS_PER_S, end)
 
 
 def _window_phases(t0: float, periodic: list[PeriodicSchedule], fixed: tuple[Draw, ...], end: float) -> PhaseTable:
     t0_ns = to_ns(t0)
     cursor = t0_ns
-    phases = []
-    while len(phases) < MAX_MERGED_PHASES // 4:
+    starts, draws = [], []
+    while len(starts) < MAX_MERGED_PHASES // 4:
         nxt = min(_next_start(s, cursor) for s in periodic)
-        draws = tuple(d for s in periodic for d in s.draws[s.phase_index(cursor)] if not d.is_zero) + fixed
-        phases.append(((nxt - cursor) / NS_PER_S, draws))
+        starts.append(cursor - t0_ns)
+        draws.append(tuple(d for s in periodic for d in s.draws[s.phase_index(cursor)]))
         cursor = nxt
-    return PhaseTable(phases, None, min(end, cursor / NS_PER_S))
+    window = Cycle(cursor - t0_ns, starts, draws)
+    member = window.member if not fixed else np.vstack([window.member, np.ones((len(fixed), len(starts)))])
+    return PhaseTable(window.h_ns, window.channels + fixed, member, None, min(end, cursor / NS_PER_S))
 
 
 def _next_start(s: PeriodicSchedule, t_ns: int) -> int:

@@ -14,16 +14,17 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import simpy
 
 from device_models.base import StorageModel
 
 from .component import Component
 from .draws import Draw
-from .freeze import terminal_currents
 from .ledger import Ledger
 from .protection import Protection, ProtectionSettings, throttle_factor
 from .recorder import Recorder
+from .regime import _currents
 from .schedule import PhaseMerger, PhaseTable, build_phases
 from .stepper import Crossing, Stepper, Watch
 from . import stretch
@@ -129,29 +130,24 @@ class Simulation:
         table = build_phases(t, self._active_schedules(), self.merger)
         t_next = self._next_temperature_change(t)
         if t_next < table.end_s:
-            table = PhaseTable(table.phases, table.cycle_s, t_next)
+            table = table.with_end(t_next)
         if not self.protection.charging:
             table = self._throttled(table)
         return table
 
     def _throttled(self, table: PhaseTable) -> PhaseTable:
-        e_open, r = self.stepper.open_circuit(), self.stepper.system.series_resistance
-        finite = [(h, d) for h, d in table.phases if math.isfinite(h)] or [(1.0, table.phases[0][1])]
-        total = sum(h for h, _ in finite)
-        load = harvest = 0.0
-        for h, draws in finite:
-            currents, _ = terminal_currents(draws, e_open, r)
-            for d, i in zip(draws, currents):
-                if self.kinds.get(d.owner) == "source":
-                    harvest += i * h / total
-                else:
-                    load += i * h / total
+        currents = _currents(table.channels, table.member, self.stepper.open_circuit(),
+                             self.stepper.system.series_resistance)
+        weights = np.ones(1) if table.endless else table.h_ns / table.h_ns.sum()
+        is_source = np.array([self.kinds.get(d.owner) == "source" for d in table.channels], dtype=bool)
+        per_channel = currents @ weights
+        harvest = float(per_channel[is_source].sum()) if is_source.any() else 0.0
+        load = float(per_channel[~is_source].sum()) if (~is_source).any() else 0.0
         factor = throttle_factor(load, harvest)
         if factor >= 1.0:
             return table
-        phases = [(h, tuple(_scaled(d, factor) if self.kinds.get(d.owner) == "source" else d for d in draws))
-                  for h, draws in table.phases]
-        return PhaseTable(phases, table.cycle_s, table.end_s)
+        return table.with_channels(tuple(_scaled(d, factor) if src else d
+                                         for d, src in zip(table.channels, is_source)))
 
     def _watches(self) -> list[Watch]:
         system = self.stepper.system
@@ -167,9 +163,8 @@ class Simulation:
 
     def _current_now(self) -> float:
         table = self._table(self.now)
-        draws = table.phases[0][1]
-        _, total = terminal_currents(draws, self.stepper.open_circuit(), self.stepper.system.series_resistance)
-        return total
+        return float(_currents(table.channels, table.member[:, :1], self.stepper.open_circuit(),
+                               self.stepper.system.series_resistance).sum())
 
     # --- the integrator process --------------------------------------------------------------
     def _integrator(self):
@@ -188,14 +183,13 @@ class Simulation:
             table = self._table(st.t)
             stop = min(horizon, table.end_s)
             if self.model.nonlinear:
-                peak = max((abs(i) for ph in st.phases_for(table, stop) for i in (ph.current,)), default=0.0)
+                peak = float(np.max(np.abs(st.regime_for(table).current), initial=0.0))
                 stop = min(stop, st.t + max(self.model.linear_horizon(st.z, peak), 1e-9))
-            nonlinear = any(not d.is_linear for _, draws in table.phases for d in draws)
-            if nonlinear:
-                phases, cyclic, stop = stretch.plan(st, table, stop)
+            if any(not d.is_linear for d in table.channels):
+                regime, stop = stretch.plan(st, table, stop)
             else:
-                phases, cyclic = st.phases_for(table, stop), table.cycle_s is not None
-            crossing = st.advance(phases, cyclic, stop, self._watches(), fast_forward=self._fast_forward())
+                regime = st.regime_for(table)
+            crossing = st.advance(regime, stop, self._watches(), fast_forward=self._fast_forward())
             yield env.timeout(max(st.t - env.now, 0.0))
             if crossing is not None:
                 self._on_crossing(crossing)
@@ -298,12 +292,11 @@ class Simulation:
     def _finish(self, wall: float) -> RawResult:
         st = self.stepper
         t_final = st.t
-        table = self._table(t_final)
-        draws = table.phases[0][1]
-        currents, total = terminal_currents(draws, st.open_circuit(), st.system.series_resistance)
-        final_v = st.output(0, total)
+        phase = st.regime_for(self._table(t_final)).phase(0)
+        final_v = st.output(0, phase.current)
         if self.recorder.last_time is None or self.recorder.last_time < t_final:
-            self.recorder.write_row(t_final, st, st.z, draws, currents, total)  # the trace ends at the end
+            # the trace ends at the end
+            self.recorder.write_row(t_final, st, st.z, phase.draws, phase.currents, phase.current)
         self.recorder.next_time = math.inf
         st.v_min, st.v_max = min(st.v_min, final_v), max(st.v_max, final_v)
         trace_file = self.recorder.finish()
@@ -329,6 +322,7 @@ class Simulation:
             "uptime_fraction": self.protection.uptime(t_final) if t_final > 0 else 1.0,
             "overvoltage_events": self.protection.ov_events,
             "events": st.segments + self.crossings,
+            "events_stepped": st.stepped + self.crossings,
             "threshold_crossings": self.crossings,
             "final_soc": self.model.state_of_charge(st.z),
             "wall_time_s": wall,

@@ -16,16 +16,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from device_models.base import StorageModel
 from device_models.linear import ModalSystem
 
 from .crossing import SegmentView, terms_bounds
 from .book import PhaseBook
 from .kernel import kernel
+from .regime import LengthCache, Regime
 from .freeze import terminal_currents
 from .ledger import Ledger
 from .schedule import NS_PER_S, PhaseTable, to_ns
-from .segment import CoeffCache, Coeffs, Phase, flush_sums
+from .segment import Coeffs, Phase, flush_sums
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,9 @@ class Stepper:
         self.t = 0.0
         self.ledger = ledger
         self.sampler = sampler
-        self.cache = CoeffCache()
-        self.segments = 0
+        self.lengths = LengthCache()
+        self.segments = 0   # every segment simulated, jumped or stepped
+        self.stepped = 0    # segments stepped one by one (the rest were fast-forwarded)
         self.v_min = math.inf
         self.v_max = -math.inf
         self.t_v_min = self.t_v_max = 0.0
@@ -80,32 +84,23 @@ class Stepper:
         self.z = list(z)
 
     # --- stepping -----------------------------------------------------------------------------
-    def phases_for(self, table: PhaseTable, t_stop: float, e_open: float | None = None) -> list[Phase]:
-        """Phases of ``table`` with their draws' currents solved at the internal voltage ``e_open``
-        (default: the present one)."""
+    def regime_for(self, table: PhaseTable, e_open: float | None = None) -> Regime:
+        """The regime of ``table`` with its draws' currents solved at the internal voltage
+        ``e_open`` (default: the present one)."""
         if e_open is None:
             e_open = self.open_circuit()
-        r = self.system.series_resistance
-        phases = []
-        for h, draws in table.phases:
-            currents, total = terminal_currents(draws, e_open, r)
-            if math.isinf(h):
-                phases.append(Phase(math.inf, 0, draws, currents, total, None))
-            else:
-                h_ns = to_ns(h)
-                phases.append(Phase(h_ns / NS_PER_S, h_ns, draws, currents, total,
-                                    self.cache.get(self.system, h_ns / NS_PER_S, total)))
-        return phases
+        return Regime(self.system, table, e_open, self.lengths)
 
-    def advance(self, phases: list[Phase], cyclic: bool, t_stop: float, watches: list[Watch],
+    def advance(self, regime: Regime, t_stop: float, watches: list[Watch],
                 fast_forward: bool = False) -> Crossing | None:
-        """Step from ``self.t`` through ``phases`` (repeating them if ``cyclic``) until ``t_stop``
-        or the first crossing of a watch, whichever comes first. With ``fast_forward`` whole
-        cycles in which nothing happens are jumped in closed form (sysim.engine.fastforward)."""
-        walk = _Walk(self, phases, cyclic, t_stop, watches)
+        """Step from ``self.t`` through the phases of ``regime`` (repeating them if it is cyclic)
+        until ``t_stop`` or the first crossing of a watch, whichever comes first. With
+        ``fast_forward`` whole cycles in which nothing happens are jumped in closed form
+        (sysim.engine.fastforward)."""
+        walk = _Walk(self, regime, t_stop, watches)
         self._book = walk.book
         try:
-            if fast_forward and cyclic and walk.kernel is not None and walk.span_ns is not None:
+            if fast_forward and regime.cyclic and walk.span_ns is not None:
                 from .fastforward import FastForward
 
                 return FastForward(walk).run()
@@ -129,25 +124,39 @@ class Stepper:
         if found is not None:
             self.v_max, self.t_v_max = found[1], t_a + found[0]
 
-    def _samples(self, z, co: Coeffs, phase: Phase, t_a: float, t_b: float) -> None:
-        """Record every sample time in [t_a, t_b) without touching the trajectory."""
+    def _samples(self, z, co: Coeffs, phase: Phase, t0: float, a_ns: int, b_ns: int) -> None:
+        """Record every sample whose time lies in [a_ns, b_ns) ns after ``t0`` (the regime start),
+        without touching the trajectory. A sample on a phase edge belongs to the phase that starts
+        there; deciding on the integer ns grid makes that the same on every path."""
         sampler = self.sampler
         if sampler is None:
             return
         system = self.system
-        while sampler.next_time < t_b:
-            tau = max(sampler.next_time - t_a, 0.0)
+        while True:
+            rel_ns = sample_offset_ns(sampler, t0)
+            if rel_ns is None or rel_ns >= b_ns:
+                return
+            tau = max(rel_ns - a_ns, 0) / NS_PER_S
             part = Coeffs(system, tau, phase.current)
             z_tau = [part.p[i] * z[i] + part.g[i] for i in range(len(z))]
             sampler.record(self, z_tau, phase, part, z)
+
+
+def sample_offset_ns(sampler, t0: float) -> int | None:
+    """The next sample time as integer ns after ``t0``, or None when there is none."""
+    if sampler is None or not math.isfinite(sampler.next_time):
+        return None
+    # both on the absolute ns grid that phase edges are placed on (schedule.build_phases)
+    return to_ns(sampler.next_time) - to_ns(t0)
 
 
 class _Walk:
     """One call of :meth:`Stepper.advance`: the kernel runs ordinary segments; :meth:`general`
     handles the others exactly (crossings, extremes, samples, the final partial segment)."""
 
-    def __init__(self, st: Stepper, phases, cyclic, t_stop, watches):
-        self.st, self.phases, self.cyclic, self.watches = st, phases, cyclic, watches
+    def __init__(self, st: Stepper, regime: Regime, t_stop, watches):
+        self.st, self.regime, self.watches = st, regime, watches
+        self.cyclic = regime.cyclic
         self.system = system = st.system
         self.t0 = st.t
         self.t_stop = t_stop
@@ -158,48 +167,65 @@ class _Walk:
         extra = sorted({w.output for w in watches} - {0})
         self.outputs = [0] + extra
         self.cs = tuple(system.outputs[o].c for o in self.outputs)
-        n = system.n
+        self.book = PhaseBook(regime)
+        self.data = None
+        self.kernel = None
+        if regime.co is None:
+            return
         term = system.outputs[0]
-        self.data = []
-        for ph in phases:
-            if ph.co is None:
-                self.data.append(None)
-                continue
-            limits = []
-            for o in self.outputs:
-                out = system.outputs[o]
-                lo_lim, hi_lim = -math.inf, math.inf
-                for w in watches:
-                    if w.output != o:
-                        continue
-                    k = out.f + (out.d * ph.current if w.with_current else 0.0)
-                    if w.direction == "falling":
-                        lo_lim = max(lo_lim, w.level - k)
-                    else:
-                        hi_lim = min(hi_lim, w.level - k)
-                limits += [lo_lim, hi_lim]
-            self.data.append(tuple(ph.co.p) + tuple(ph.co.g) + (ph.h_ns, term.d * ph.current + term.f)
-                             + tuple(limits) + (ph.acc,))
-        self.kernel = kernel(n, len(extra)) if all(d is not None for d in self.data) else None
-        self.book = PhaseBook(system, phases)
+        self.k_term = term.d * regime.current + term.f
+        # per watched output: the limits its bound Σ min/max(c·z) must stay within, per phase
+        self.lo_lim, self.hi_lim = [], []
+        for o in self.outputs:
+            out = system.outputs[o]
+            lo = np.full(regime.count, -math.inf)
+            hi = np.full(regime.count, math.inf)
+            for w in watches:
+                if w.output != o:
+                    continue
+                k = out.f + (out.d * regime.current if w.with_current else 0.0)
+                if w.direction == "falling":
+                    lo = np.maximum(lo, w.level - k)
+                else:
+                    hi = np.minimum(hi, w.level - k)
+            self.lo_lim.append(lo)
+            self.hi_lim.append(hi)
+        self.kernel = kernel(system.n, len(extra))
+
+    def _kernel_data(self) -> list[tuple]:
+        """Per-phase tuples for the kernel, built the first time the walk steps segments."""
+        if self.data is None:
+            r = self.regime
+            cols = [r.p, r.g, r.h_ns[:, None].astype(float), self.k_term[:, None]]
+            for lo, hi in zip(self.lo_lim, self.hi_lim):
+                cols += [lo[:, None], hi[:, None]]
+            rows = np.hstack(cols).tolist()
+            n = self.system.n
+            self.data = []
+            for j, row in enumerate(rows):
+                row[2 * n] = int(r.h_ns[j])
+                self.data.append(tuple(row) + (self.book.acc(j),))
+        return self.data
 
     def run(self, until_ns: int | None = None) -> Crossing | None:
         """Walk on from the present position until ``until_ns`` (a phase boundary, relative to
         the regime start), the stop time, or the first crossing."""
-        st, phases = self.st, self.phases
-        n_phases = len(phases)
+        st, regime = self.st, self.regime
+        n_phases = regime.count
         sampler = st.sampler
         while until_ns is None or self.elapsed_ns < until_ns:
             if self.kernel is not None:
                 limit = self.span_ns if self.span_ns is not None else 1 << 62
                 if until_ns is not None:
                     limit = min(limit, until_ns + 1)
-                if sampler is not None and math.isfinite(sampler.next_time):
-                    limit = min(limit, int((sampler.next_time - self.t0) * NS_PER_S))
+                rel = sample_offset_ns(sampler, self.t0)
+                if rel is not None:
+                    limit = min(limit, rel)
                 self.index, self.elapsed_ns, count, vmin, vmax, t_vmin, t_vmax = self.kernel(
-                    self.data, self.index, n_phases, self.cyclic, st.z, self.elapsed_ns, limit, self.cs,
+                    self._kernel_data(), self.index, n_phases, self.cyclic, st.z, self.elapsed_ns, limit, self.cs,
                     st.v_min, st.v_max, 1e-12)
                 st.segments += count
+                st.stepped += count
                 if t_vmin >= 0:
                     st.v_min, st.t_v_min = vmin, self.t0 + t_vmin / NS_PER_S
                 if t_vmax >= 0:
@@ -209,7 +235,7 @@ class _Walk:
                     break
                 if until_ns is not None and self.elapsed_ns >= until_ns:
                     return None
-            outcome = self.general(phases[self.index])
+            outcome = self.general(self.index)
             if isinstance(outcome, Crossing):
                 return outcome
             if outcome == "stop":
@@ -226,10 +252,11 @@ class _Walk:
                 else self.t_stop
         return None
 
-    def general(self, phase: Phase):
-        """Step one segment with every check done exactly; returns a Crossing, ``"stop"`` (the
-        walk reached ``t_stop``) or None."""
+    def general(self, j: int):
+        """Step one segment (phase ``j``) with every check done exactly; returns a Crossing,
+        ``"stop"`` (the walk reached ``t_stop``) or None."""
         st, system = self.st, self.system
+        phase = self.regime.phase(j)
         z = st.z
         n_modes = len(z)
         t_a = self.t0 + self.elapsed_ns / NS_PER_S
@@ -261,13 +288,14 @@ class _Walk:
         if hit is not None:
             tau, w = hit
             st._extremes(system, z, co, k_term, tau, t_a)
-            st._samples(z, co, phase, t_a, t_a + min(tau, h))
+            st._samples(z, co, phase, self.t0, self.elapsed_ns, self.elapsed_ns + to_ns(tau))
             if tau > 0:
                 part = Coeffs(system, tau, phase.current)
                 flush_sums(system, part, 1, z, [v * v for v in z], phase.draws, phase.currents, st.ledger)
                 z[:] = [part.p[i] * z[i] + part.g[i] for i in range(n_modes)]
             st.t = t_a + tau
             st.segments += 1
+            st.stepped += 1
             return Crossing(st.t, w)
         lo, hi = terms_bounds(term.c, z, z1)
         if k_term + lo < st.v_min - 1e-12 or k_term + hi > st.v_max + 1e-12:
@@ -282,13 +310,19 @@ class _Walk:
             else:
                 st._extremes(system, z, co, k_term, h, t_a)
         sampler = st.sampler
-        if sampler is not None and sampler.next_time < t_a + h:
-            st._samples(z, co, phase, t_a, t_a + h)
+        rel = sample_offset_ns(sampler, self.t0)
+        if rel is not None and rel < self.elapsed_ns + remaining_ns:
+            st._samples(z, co, phase, self.t0, self.elapsed_ns, self.elapsed_ns + remaining_ns)
         if last:
             flush_sums(system, co, 1, z, [v * v for v in z], phase.draws, phase.currents, st.ledger)
         else:
-            phase.add(1, z, [v * v for v in z])
+            acc = self.book.acc(j)
+            acc[0] += 1
+            for i in range(n_modes):
+                acc[1 + i] += z[i]
+                acc[1 + n_modes + i] += z[i] * z[i]
         z[:] = z1
         st.segments += 1
+        st.stepped += 1
         self.elapsed_ns += remaining_ns
         return "stop" if last else None

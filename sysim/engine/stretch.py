@@ -12,31 +12,20 @@ from __future__ import annotations
 
 import math
 
+from .cyclemap import powers
+from .fastforward import phase_start_maps
 from .freeze import POWER_TOLERANCE_REL
+from .regime import Regime
 from .schedule import NS_PER_S, PhaseTable, to_ns
-from .segment import Coeffs, Phase
-
-
-def cycle_map(phases: list[Phase], n: int) -> tuple[list[float], list[float]]:
-    """Per-mode affine map over one full cycle: ``z ← P·z + G``."""
-    big_p, big_g = [1.0] * n, [0.0] * n
-    for ph in phases:
-        p, g = ph.co.p, ph.co.g
-        for i in range(n):
-            big_g[i] = p[i] * big_g[i] + g[i]
-            big_p[i] *= p[i]
-    return big_p, big_g
+from .segment import Coeffs
 
 
 def after_cycles(z, big_p, big_g, k: int) -> list[float]:
-    """State after ``k`` cycles of the map (exact geometric sum; ``P = 1`` modes grow linearly)."""
+    """State after ``k`` cycles of the per-mode map ``z ← P·z + G``."""
     out = []
     for zi, p, g in zip(z, big_p, big_g):
-        if p == 1.0:
-            out.append(zi + k * g)
-        else:
-            pk = p ** k
-            out.append(pk * zi + g * (1.0 - pk) / (1.0 - p))
+        a, s = powers(p, k)
+        out.append(a * zi + g * s)
     return out
 
 
@@ -45,35 +34,33 @@ def _open(system, z) -> float:
     return math.fsum(c * v for c, v in zip(o.c, z)) + o.f
 
 
-def plan(stepper, table: PhaseTable, stop: float) -> tuple[list[Phase], bool, float]:
-    """Phases with frozen currents for the next stretch, whether they cycle, and where it ends."""
+def plan(stepper, table: PhaseTable, stop: float) -> tuple[Regime, float]:
+    """The regime with frozen currents for the next stretch, and where the stretch ends."""
     system, z = stepper.system, stepper.z
     e0 = _open(system, z)
     tol = POWER_TOLERANCE_REL * max(abs(e0), 1e-3)
-    cyclic = table.cycle_s is not None
-    predictor = stepper.phases_for(table, stop, e_open=e0)
-    if cyclic:
-        cycle = table.cycle_s
-        k_max = int((stop - stepper.t) // cycle) if math.isfinite(stop) else 10 ** 12
-        big_p, big_g = cycle_map(predictor, len(z))
+    if table.cycle_s is not None:
+        predictor = stepper.regime_for(table, e_open=e0)
+        k_max = int((stop - stepper.t) // table.cycle_s) if math.isfinite(stop) else 10 ** 12
+        maps_a, maps_b = phase_start_maps(predictor.p, predictor.g)
+        big_p, big_g = maps_a[-1].tolist(), maps_b[-1].tolist()
         k = _largest_k(lambda kk: abs(_open(system, after_cycles(z, big_p, big_g, kk)) - e0) <= tol, k_max)
         if k >= 1:
             e1 = _open(system, after_cycles(z, big_p, big_g, k))
-            return stepper.phases_for(table, stop, e_open=0.5 * (e0 + e1)), True, stepper.t + k * cycle
+            return stepper.regime_for(table, e_open=0.5 * (e0 + e1)), stepper.t + k * table.cycle_s
         # A single cycle moves the voltage too much: walk it one (shortened) phase at a time.
-        first = table.phases[0]
-        return _one_segment(stepper, first, min(stop, stepper.t + first[0]), e0, tol)
-    return _one_segment(stepper, table.phases[0], stop, e0, tol)
+        first = PhaseTable(table.h_ns[:1] * 0, table.channels, table.member[:, :1], None, table.end_s, endless=True)
+        return _one_segment(stepper, first, min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0, tol)
+    return _one_segment(stepper, table, stop, e0, tol)
 
 
-def _one_segment(stepper, phase_spec, stop, e0, tol):
+def _one_segment(stepper, single: PhaseTable, stop, e0, tol):
     system, z = stepper.system, stepper.z
     h_full = stop - stepper.t
-    single = PhaseTable([(math.inf, phase_spec[1])], None, math.inf)
-    pred = stepper.phases_for(single, stop, e_open=e0)[0]
+    pred_current = float(stepper.regime_for(single, e_open=e0).current[0])
 
     def moved(h):
-        co = Coeffs(system, h, pred.current)
+        co = Coeffs(system, h, pred_current)
         return abs(_open(system, [co.p[i] * z[i] + co.g[i] for i in range(len(z))]) - e0)
 
     h = h_full
@@ -85,12 +72,10 @@ def _one_segment(stepper, phase_spec, stop, e0, tol):
                 lo = mid
             else:
                 hi = mid
-        h = max(lo, 1e-9 * max(h_full, 1.0), 1e-9)
-        h = to_ns(h) / NS_PER_S or 1e-9
-    co = Coeffs(system, h, pred.current)
+        h = max(to_ns(lo) / NS_PER_S, 1e-9)
+    co = Coeffs(system, h, pred_current)
     e1 = _open(system, [co.p[i] * z[i] + co.g[i] for i in range(len(z))])
-    phases = stepper.phases_for(single, stop, e_open=0.5 * (e0 + e1))
-    return phases, False, min(stop, stepper.t + h)
+    return stepper.regime_for(single, e_open=0.5 * (e0 + e1)), min(stop, stepper.t + h)
 
 
 def _largest_k(ok, k_max: int) -> int:

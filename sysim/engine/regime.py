@@ -1,0 +1,159 @@
+"""A regime as arrays: per-phase currents and exact step coefficients, vectorised over phases.
+
+For a :class:`PhaseTable` and the storage's internal voltage this computes, for every phase ``j``:
+the current of every draw (``currents[channel, j]``; power and voltage-dependent draws solved at
+the terminal with the ESR drop, models-and-numerics.md §5.3) and the step and integral
+coefficients of :mod:`sysim.engine.segment` as ``(phases × modes)`` arrays. The parts that do not
+depend on the current (``e^(λh)``, ``φ``, ``ψ``, ``χ``, ``ω``) are computed once per distinct phase
+length and cached per storage linearisation, so a new harvest level re-uses them and only the
+forcing ``w = b·I + e`` changes. Per-phase Python objects (:meth:`Regime.phase`) are made only
+for the few phases the general, exact path has to look at.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from device_models.linear import ModalSystem
+
+from .draws import Draw
+from .expint import chi, omega, phi, psi
+from .freeze import terminal_currents
+from .schedule import NS_PER_S, PhaseTable
+from .segment import Phase
+
+
+class _LengthCoeffs:
+    """The current-independent coefficients of one phase length (per mode tuples)."""
+
+    __slots__ = ("p", "phi", "psi", "phi2", "chi", "omega")
+
+    def __init__(self, rates, h: float):
+        self.p = tuple(math.exp(lam * h) for lam in rates)
+        self.phi = tuple(phi(lam, h) for lam in rates)
+        self.psi = tuple(psi(lam, h) for lam in rates)
+        self.phi2 = tuple(phi(2.0 * lam, h) for lam in rates)
+        self.chi = tuple(chi(lam, h) for lam in rates)
+        self.omega = tuple(omega(lam, h) for lam in rates)
+
+
+class LengthCache:
+    def __init__(self, limit: int = 20_000):
+        self._data: dict = {}
+        self._limit = limit
+
+    def get(self, system: ModalSystem, rates: tuple, h_ns: int) -> _LengthCoeffs:
+        key = (id(system), rates, h_ns)
+        co = self._data.get(key)
+        if co is None:
+            if len(self._data) >= self._limit:
+                self._data.clear()
+            co = self._data[key] = _LengthCoeffs(rates, h_ns / NS_PER_S)
+        return co
+
+
+class RowCoeffs:
+    """One phase's coefficients, the interface of :class:`sysim.engine.segment.Coeffs`."""
+
+    __slots__ = ("h", "current", "rates", "p", "g", "w", "phi", "psi", "phi2", "chi", "omega")
+
+
+class Regime:
+    def __init__(self, system: ModalSystem, table: PhaseTable, e_open: float, lengths: LengthCache,
+                 t_stop: float | None = None):
+        self.system = system
+        self.table = table
+        self.cyclic = table.cycle_s is not None
+        self.endless = table.endless
+        channels = table.channels
+        member = table.member
+        n_phases = member.shape[1]
+        self.channels = channels
+        self.member = member
+        self.h_ns = table.h_ns.astype(np.int64)
+        self.h = self.h_ns / NS_PER_S
+        self.currents = _currents(channels, member, e_open, system.series_resistance)
+        self.current = self.currents.sum(axis=0) if len(channels) else np.zeros(n_phases)
+        self.n = system.n
+        self._phases: dict[int, Phase] = {}
+        if self.endless:
+            self.co = None
+            return
+        rates_by_phase = [system.rates_at(float(i)) for i in self.current] if system.current_dependent \
+            else [system.rates] * n_phases
+        cos = [lengths.get(system, r, int(h)) for r, h in zip(rates_by_phase, self.h_ns)]
+        self.rates = np.array(rates_by_phase)
+        self.p = np.array([c.p for c in cos])
+        self.phi = np.array([c.phi for c in cos])
+        self.psi = np.array([c.psi for c in cos])
+        self.phi2 = np.array([c.phi2 for c in cos])
+        self.chi = np.array([c.chi for c in cos])
+        self.omega = np.array([c.omega for c in cos])
+        self.w = np.outer(self.current, system.gains) + np.array(system.drifts)
+        self.g = self.w * self.phi
+        self.co = True
+
+    @property
+    def count(self) -> int:
+        return len(self.h_ns)
+
+    def phase(self, j: int) -> Phase:
+        """A per-phase object (draws, currents, coefficients) for the general path."""
+        ph = self._phases.get(j)
+        if ph is not None:
+            return ph
+        present = [c for c in range(len(self.channels)) if self.member[c, j]]
+        draws = tuple(self.channels[c] for c in present)
+        currents = tuple(float(self.currents[c, j]) for c in present)
+        current = float(self.current[j])
+        if self.endless:
+            ph = Phase(math.inf, 0, draws, currents, current, None)
+        else:
+            co = RowCoeffs()
+            co.h, co.current = float(self.h[j]), current
+            co.rates = tuple(float(v) for v in self.rates[j])
+            for name in ("p", "g", "w", "phi", "psi", "phi2", "chi", "omega"):
+                setattr(co, name, tuple(getattr(self, name)[j].tolist()))
+            ph = Phase(co.h, int(self.h_ns[j]), draws, currents, current, co)
+        self._phases[j] = ph
+        return ph
+
+
+def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_series: float) -> np.ndarray:
+    """Current of every channel in every phase (A, + = discharge), (channels × phases)."""
+    if not channels:
+        return np.zeros(member.shape)
+    if all(d.is_linear for d in channels):
+        return member * np.array([d.current_A for d in channels])[:, None]
+    linear_i = np.array([d.current_A for d in channels])
+    power = np.array([d.power_W for d in channels])
+    i_const = linear_i @ member
+    p_total = power @ member
+    functional = [c for c, d in enumerate(channels) if d.current_of_voltage is not None]
+    currents = member * linear_i[:, None]
+    if not functional:
+        v = _terminal_voltage(e_open, r_series, i_const, p_total)
+        currents += member * power[:, None] / v
+        return currents
+    # voltage-dependent draws: solve each distinct phase mix once
+    mixes: dict[tuple, tuple] = {}
+    for j in range(member.shape[1]):
+        key = tuple(member[:, j])
+        if key not in mixes:
+            present = tuple(channels[c] for c in range(len(channels)) if member[c, j])
+            mixes[key] = terminal_currents(present, e_open, r_series)[0]
+        present_idx = [c for c in range(len(channels)) if member[c, j]]
+        for c, i in zip(present_idx, mixes[key]):
+            currents[c, j] = i
+    return currents
+
+
+def _terminal_voltage(e_open: float, r: float, i_const: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """Vectorised ``V² - (E - R·I_c)·V + R·P = 0`` (see sysim.engine.freeze)."""
+    e_eff = e_open - r * i_const
+    if r == 0.0:
+        return np.maximum(e_eff, 1e-6)
+    disc = e_eff * e_eff - 4.0 * r * power
+    v = np.where(disc < 0.0, 0.5 * e_eff, 0.5 * (e_eff + np.sqrt(np.maximum(disc, 0.0))))
+    return np.maximum(v, 1e-6)
