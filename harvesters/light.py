@@ -137,6 +137,7 @@ def schedule(on_value: float, off_value: float, hours: tuple[float, float], days
     t, v = np.asarray(times)[order], np.asarray(values)[order]
     keep = np.ones(len(t), dtype=bool)
     keep[:-1] = t[1:] != t[:-1]
+    keep &= (t < duration_s) | (t == 0.0)
     return LightSeries(t[keep], v[keep], temperature_K, source).merged()
 
 

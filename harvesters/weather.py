@@ -3,8 +3,8 @@ plane of the cell, with the cell temperature from the air temperature and wind.
 
 Steps (all pvlib, vectorised once when the harvester is built):
 
-1. ``pvlib.iotools.read_tmy3`` / ``read_epw`` (hourly; each row is the mean of the hour that ends
-   at its time stamp, in the file's standard time);
+1. ``pvlib.iotools.read_tmy3`` / ``read_epw`` (hourly means in the file's standard time; pvlib
+   stamps TMY3 rows with the end of their hour and EPW rows with its start);
 2. solar position at the middle of each hour (``pvlib.solarposition.get_solarposition``);
 3. plane-of-array irradiance with the Hay–Davies sky model
    (``pvlib.irradiance.get_total_irradiance``, extraterrestrial DNI from ``get_extra_radiation``);
@@ -37,14 +37,14 @@ def _read(path: str):
     try:
         if suffix == ".epw":
             data, meta = pvlib.iotools.read_epw(path)
-            header_lines = 8
+            header_lines, label = 8, "start"   # pvlib labels EPW hours by their start
         else:
             data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
-            header_lines = 2
+            header_lines, label = 2, "end"     # and TMY3 hours by their end
     except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError) as exc:
         kind = "EPW" if suffix == ".epw" else "TMY3"
         raise InputFileError(path, None, f"cannot read it as a {kind} weather file ({type(exc).__name__}: {exc})") from None
-    return data, meta, header_lines
+    return data, meta, header_lines, label
 
 
 def _check(path: str, data, header_lines: int) -> None:
@@ -67,22 +67,24 @@ def weather_light(path: str, start: dt.datetime | None, duration_s: float, tilt_
     import pandas as pd
     import pvlib
 
-    data, meta, header_lines = _read(path)
+    data, meta, header_lines, label = _read(path)
     _check(path, data, header_lines)
     n = len(data)
     if n == 0:
         raise InputFileError(path, None, "no data rows")
-    ends = data.index
-    starts_local = (ends - pd.Timedelta(hours=1)).tz_localize(None)
-    middle = ends - pd.Timedelta(minutes=30)
+    starts = data.index - pd.Timedelta(hours=1) if label == "end" else data.index
+    starts_local = starts.tz_localize(None)
+    middle = starts + pd.Timedelta(minutes=30)
     lat, lon, alt = float(meta["latitude"]), float(meta["longitude"]), float(meta.get("altitude", 0.0) or 0.0)
     solpos = pvlib.solarposition.get_solarposition(middle, lat, lon, altitude=alt)
     dni_extra = pvlib.irradiance.get_extra_radiation(middle)
     airmass = pvlib.atmosphere.get_relative_airmass(solpos["apparent_zenith"])
+    # plain arrays: the solar position is indexed by mid-hour, the data by hour end
     poa = pvlib.irradiance.get_total_irradiance(
-        math.degrees(tilt_rad), math.degrees(azimuth_rad), solpos["apparent_zenith"], solpos["azimuth"],
-        data["dni"], data["ghi"], data["dhi"], dni_extra=dni_extra, airmass=airmass, albedo=albedo,
-        model="haydavies")
+        math.degrees(tilt_rad), math.degrees(azimuth_rad), np.asarray(solpos["apparent_zenith"]),
+        np.asarray(solpos["azimuth"]), np.asarray(data["dni"], dtype=float), np.asarray(data["ghi"], dtype=float),
+        np.asarray(data["dhi"], dtype=float), dni_extra=np.asarray(dni_extra), airmass=np.asarray(airmass),
+        albedo=albedo, model="haydavies")
     poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float), nan=0.0).clip(min=0.0)
     temp_air = np.asarray(data["temp_air"], dtype=float)
     wind = np.asarray(data["wind_speed"], dtype=float) if "wind_speed" in data else np.ones(n)

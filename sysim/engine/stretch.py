@@ -6,7 +6,11 @@ models-and-numerics.md §5.5 last bullet): a predictor pass with currents at the
 ``E0`` gives the voltage ``E1`` at the stretch end; the currents are then solved at ``(E0 + E1)/2``.
 The stretch is as long as possible while ``|E1 - E0| ≤ POWER_TOLERANCE_REL·E0``: whole duty cycles
 when a cycle moves the voltage less than that (found on the exact per-cycle map), otherwise one
-segment shortened by bisection on its closed form.
+segment shortened by bisection on its closed form. The corrected currents must move the voltage
+about as the predictor did (within ``CONSISTENCY_REL`` of the predicted change): a source whose
+current vanishes inside the tolerance band (a PV cell charging towards its open-circuit voltage
+through a diode, a TENG near saturation) would otherwise be frozen at the wrong side of its
+equilibrium; the stretch is halved until the two agree.
 """
 from __future__ import annotations
 
@@ -45,6 +49,15 @@ def _open(system, z) -> float:
     return math.fsum(c * v for c, v in zip(o.c, z)) + o.f
 
 
+#: largest disagreement between the predictor's and the corrector's voltage change, relative
+CONSISTENCY_REL = 0.25
+_MAX_HALVINGS = 60
+
+
+def _consistent(e0: float, e1_pred: float, e1_corr: float) -> bool:
+    return abs(e1_corr - e1_pred) <= CONSISTENCY_REL * abs(e1_pred - e0) + 1e-12 * max(abs(e0), 1.0)
+
+
 def plan(stepper, table: PhaseTable, stop: float) -> tuple[list[Phase], bool, float]:
     """Phases with frozen currents for the next stretch, whether they cycle, and where it ends."""
     system, z = stepper.system, stepper.z
@@ -57,9 +70,13 @@ def plan(stepper, table: PhaseTable, stop: float) -> tuple[list[Phase], bool, fl
         k_max = int((stop - stepper.t) // cycle) if math.isfinite(stop) else 10 ** 12
         big_p, big_g = cycle_map(predictor, len(z))
         k = _largest_k(lambda kk: abs(_open(system, after_cycles(z, big_p, big_g, kk)) - e0) <= tol, k_max)
-        if k >= 1:
+        while k >= 1:
             e1 = _open(system, after_cycles(z, big_p, big_g, k))
-            return stepper.phases_for(table, stop, e_open=0.5 * (e0 + e1)), True, stepper.t + k * cycle
+            corrected = stepper.phases_for(table, stop, e_open=0.5 * (e0 + e1))
+            big_pc, big_gc = cycle_map(corrected, len(z))
+            if _consistent(e0, e1, _open(system, after_cycles(z, big_pc, big_gc, k))):
+                return corrected, True, stepper.t + k * cycle
+            k //= 2
         # A single cycle moves the voltage too much: walk it one (shortened) phase at a time.
         first = table.phases[0]
         return _one_segment(stepper, first, min(stop, stepper.t + first[0]), e0, tol)
@@ -87,9 +104,14 @@ def _one_segment(stepper, phase_spec, stop, e0, tol):
                 hi = mid
         h = max(lo, 1e-9 * max(h_full, 1.0), 1e-9)
         h = to_ns(h) / NS_PER_S or 1e-9
-    co = Coeffs(system, h, pred.current)
-    e1 = _open(system, [co.p[i] * z[i] + co.g[i] for i in range(len(z))])
-    phases = stepper.phases_for(single, stop, e_open=0.5 * (e0 + e1))
+    for _ in range(_MAX_HALVINGS):
+        co = Coeffs(system, h, pred.current)
+        e1 = _open(system, [co.p[i] * z[i] + co.g[i] for i in range(len(z))])
+        phases = stepper.phases_for(single, stop, e_open=0.5 * (e0 + e1))
+        cc = Coeffs(system, h, phases[0].current)
+        if _consistent(e0, e1, _open(system, [cc.p[i] * z[i] + cc.g[i] for i in range(len(z))])):
+            break
+        h = to_ns(0.5 * h) / NS_PER_S or 1e-9
     return phases, False, min(stop, stepper.t + h)
 
 
