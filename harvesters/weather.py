@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +77,11 @@ def weather_light(path: str, start: dt.datetime | None, duration_s: float, tilt_
     starts_local = starts.tz_localize(None)
     middle = starts + pd.Timedelta(minutes=30)
     lat, lon, alt = float(meta["latitude"]), float(meta["longitude"]), float(meta.get("altitude", 0.0) or 0.0)
-    solpos = pvlib.solarposition.get_solarposition(middle, lat, lon, altitude=alt)
-    dni_extra = pvlib.irradiance.get_extra_radiation(middle)
+    with warnings.catch_warnings():  # pvlib's own use of deprecated pandas names
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        solpos = pvlib.solarposition.get_solarposition(middle, lat, lon, altitude=alt)
+        dni_extra = pvlib.irradiance.get_extra_radiation(middle)
     airmass = pvlib.atmosphere.get_relative_airmass(solpos["apparent_zenith"])
     # plain arrays: the solar position is indexed by mid-hour, the data by hour end
     poa = pvlib.irradiance.get_total_irradiance(

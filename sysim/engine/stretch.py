@@ -77,7 +77,17 @@ def plan(stepper, table: PhaseTable, stop: float) -> tuple[list[Phase], bool, fl
             if _consistent(e0, e1, _open(system, after_cycles(z, big_pc, big_gc, k))):
                 return corrected, True, stepper.t + k * cycle
             k //= 2
-        # A single cycle moves the voltage too much: walk it one (shortened) phase at a time.
+        # A single cycle moves the voltage too much: take the longest run of whole phases from the
+        # start of the cycle that stays within tolerance, else one (shortened) phase.
+        m, e1, span = _phase_prefix(system, z, predictor, e0, tol, stop - stepper.t)
+        if m >= 2:
+            prefix = PhaseTable(table.phases[:m], None, math.inf)
+            corrected = stepper.phases_for(prefix, stop, e_open=0.5 * (e0 + e1))
+            zc = list(z)
+            for ph in corrected:
+                zc = [ph.co.p[i] * zc[i] + ph.co.g[i] for i in range(len(zc))]
+            if _consistent(e0, e1, _open(system, zc)):
+                return corrected, False, stepper.t + span
         first = table.phases[0]
         return _one_segment(stepper, first, min(stop, stepper.t + first[0]), e0, tol)
     return _one_segment(stepper, table.phases[0], stop, e0, tol)
@@ -113,6 +123,22 @@ def _one_segment(stepper, phase_spec, stop, e0, tol):
             break
         h = to_ns(0.5 * h) / NS_PER_S or 1e-9
     return phases, False, min(stop, stepper.t + h)
+
+
+def _phase_prefix(system, z, phases: list[Phase], e0: float, tol: float, room: float):
+    """How many whole phases from the start keep the internal voltage within ``tol`` of ``e0``
+    (and end by ``room`` seconds): count, voltage at their end, their duration."""
+    zz, elapsed_ns, m, e_end = list(z), 0, 0, e0
+    room_ns = to_ns(room) if math.isfinite(room) else None
+    for ph in phases:
+        if ph.co is None or (room_ns is not None and elapsed_ns + ph.h_ns >= room_ns):
+            break
+        zz = [ph.co.p[i] * zz[i] + ph.co.g[i] for i in range(len(zz))]
+        e = _open(system, zz)
+        if abs(e - e0) > tol:
+            break
+        m, e_end, elapsed_ns = m + 1, e, elapsed_ns + ph.h_ns
+    return m, e_end, elapsed_ns / NS_PER_S
 
 
 def _largest_k(ok, k_max: int) -> int:
