@@ -181,3 +181,14 @@ def test_direct_connection_charges_by_day_and_stops_at_night():
     assert v.max() <= pv.points["v_oc"].max() - 0.2 + 1e-9            # never above V_oc - V_D
     assert res.summary["cell_mpp_energy_J"] > res.summary["energy_harvested_J"] > 0
     balance_ok(res)
+
+
+def test_lambert_w_of_exp_matches_scipy_over_the_whole_range():
+    from scipy.special import lambertw
+
+    from harvesters.pv_cell import w_of_exp
+
+    for x in np.concatenate([np.linspace(-60, 5, 400), np.linspace(5, 700, 400)]):
+        assert w_of_exp(float(x)) == pytest.approx(float(lambertw(math.exp(x)).real), rel=2e-15)
+    w = w_of_exp(1e6)                                            # far beyond float range of exp(x)
+    assert w + math.log(w) == pytest.approx(1e6, rel=1e-15)
