@@ -1,4 +1,6 @@
-"""Scenario tables for the day-one harvester: ``type = "current"`` (an ideal current source)."""
+"""Scenario tables of the harvesters package: the keys every [[harvester]] shares and
+``type = "current"`` (an ideal current source); the PV, TENG, trace and PMIC tables live in their
+own modules, imported at the end so they register too."""
 from __future__ import annotations
 
 from typing import Optional
@@ -46,3 +48,6 @@ class CurrentHarvesterTable(HarvesterCommon):
 
 
 register_harvester("current", CurrentHarvesterTable)
+
+# The other harvester tables, the PMIC table and the preset library register on import.
+from . import pmic_config, presets, pv_config, teng_config, trace_config  # noqa: E402,F401

@@ -46,7 +46,10 @@ class Draw:
 
     @property
     def is_zero(self) -> bool:
-        return self.current_A == 0.0 and self.power_W == 0.0 and self.current_of_voltage is None
+        """Draws nothing and books nothing (a draw with only per-second accounts, e.g. harvest
+        lost while a PMIC samples its input, takes no current but still books energy)."""
+        return (self.current_A == 0.0 and self.power_W == 0.0 and self.current_of_voltage is None
+                and not any(per_second for _, _, per_second in self.accounts))
 
 
 def load_draw(owner: str, current_A: float = 0.0, power_W: float = 0.0, label: str = "") -> Draw:

@@ -1,0 +1,127 @@
+"""Reading the small CSV data files harvesters use (light, power, current and motion traces).
+
+Format: a header line, then one row per time. Blank lines and lines starting with ``#`` are
+skipped (use them for provenance notes). Column names carry their unit after an underscore, read
+with pint: ``time_s``, ``time_min``, ``time_h``, ``time_d``; ``power_uW``, ``current_mA``;
+``lux`` or ``illuminance_lx``; ``irradiance_W_m2`` (W/m²). Every problem is an
+:class:`~sysim.errors.InputFileError` naming the file and the line (exit code 2 on the CLI).
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sysim.errors import InputFileError
+from sysim.units import UnitError, parse_quantity
+
+MAX_ROWS = 5_000_000
+
+#: spellings of units that cannot appear literally in a column name
+_UNIT_SPELLINGS = {"W_m2": "W/m^2", "W_per_m2": "W/m^2", "lx": "lx", "uW": "uW", "uA": "uA"}
+
+
+@dataclass
+class Table:
+    path: str
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]   # file line number of each row (1-based)
+    header_line: int
+
+
+def read_table(path: str) -> Table:
+    """All data rows of ``path`` with their line numbers."""
+    try:
+        fh = open(path, newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(path, None, f"cannot read the file ({exc.strerror or exc})") from None
+    header, header_line, rows, lines = None, 0, [], []
+    with fh:
+        reader = csv.reader(fh)
+        try:
+            for row in reader:
+                number = reader.line_num
+                if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+                    continue
+                cells = [c.strip() for c in row]
+                if header is None:
+                    header, header_line = cells, number
+                    continue
+                if len(cells) != len(header):
+                    raise InputFileError(path, f"line {number}",
+                                         f"{len(cells)} values, but the header has {len(header)} columns")
+                rows.append(cells)
+                lines.append(number)
+                if len(rows) > MAX_ROWS:
+                    raise InputFileError(path, f"line {number}", f"more than {MAX_ROWS:,} rows")
+        except UnicodeDecodeError:
+            raise InputFileError(path, None, "not UTF-8 text") from None
+        except csv.Error as exc:
+            raise InputFileError(path, f"line {reader.line_num}", f"CSV syntax error: {exc}") from None
+    if header is None:
+        raise InputFileError(path, None, "empty file (no header line)")
+    if not rows:
+        raise InputFileError(path, f"line {header_line}", "no data rows after the header")
+    return Table(path, header, rows, lines, header_line)
+
+
+def column_scale(name: str, prefix: str, dimension: str) -> float | None:
+    """SI factor of a column ``<prefix>_<unit>`` (e.g. ``power_uW`` -> 1e-6), None if the name
+    does not match."""
+    if not name.startswith(prefix + "_"):
+        return None
+    unit = name[len(prefix) + 1:]
+    unit = _UNIT_SPELLINGS.get(unit, unit)
+    try:
+        return parse_quantity(f"1 {unit}", dimension)
+    except UnitError:
+        return None
+
+
+def find_column(table: Table, choices: list[tuple[str, str]], what: str) -> tuple[int, float, str]:
+    """The first column matching one of ``(prefix, dimension)``: index, SI scale and prefix."""
+    for prefix, dimension in choices:
+        for i, name in enumerate(table.header):
+            if prefix == name and dimension == "illuminance":  # a bare "lux" column
+                return i, 1.0, prefix
+            scale = column_scale(name, prefix, dimension)
+            if scale is not None:
+                return i, scale, prefix
+    wanted = " or ".join(f"{p}_<unit>" if p != "lux" else "lux" for p, _ in choices)
+    raise InputFileError(table.path, f"line {table.header_line}",
+                         f"no {what} column (expected {wanted}); found: {', '.join(table.header)}")
+
+
+def numbers(table: Table, index: int, scale: float, what: str, non_negative: bool = False) -> np.ndarray:
+    """Column ``index`` as SI floats; a bad, non-finite or (optionally) negative value is an error
+    naming its line."""
+    out = np.empty(len(table.rows))
+    for k, (row, line) in enumerate(zip(table.rows, table.lines)):
+        text = row[index]
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputFileError(table.path, f"line {line}", f"{what} is not a number: {text!r}") from None
+        if not math.isfinite(value):
+            raise InputFileError(table.path, f"line {line}", f"{what} is not finite: {text!r}")
+        if non_negative and value < 0:
+            raise InputFileError(table.path, f"line {line}", f"negative {what}: {text}")
+        out[k] = value * scale
+    return out
+
+
+def times(table: Table) -> np.ndarray:
+    """The time column (s), checked to increase strictly from a non-negative start."""
+    index, scale, _ = find_column(table, [("time", "time")], "time")
+    t = numbers(table, index, scale, "time")
+    if t[0] < 0:
+        raise InputFileError(table.path, f"line {table.lines[0]}", f"time must not be negative: {table.rows[0][index]}")
+    bad = np.nonzero(np.diff(t) <= 0)[0]
+    if len(bad):
+        k = int(bad[0]) + 1
+        raise InputFileError(table.path, f"line {table.lines[k]}",
+                             f"time must increase: {table.rows[k][index]} follows {table.rows[k - 1][index]}")
+    return t

@@ -1,0 +1,227 @@
+"""A harvesting PMIC (TI BQ25570 / e-peas AEM10941 / ADI ADP5091 style) as one node component.
+
+State machine on the storage voltage (models-and-numerics.md §3.3), each threshold an exact event
+(``watches``) on the storage's open-circuit voltage: the PMIC's comparators are sampled and
+filtered (the BQ25570 samples VSTOR every 64 ms), so they act on the store's level, not on the µs
+ESR dip of a load pulse.
+
+* ``cold_start`` (storage below ``v_chgen``): if the source reaches the cold-start input voltage
+  and power, the cold-start circuit charges the store at ``cold_start_efficiency``; no MPPT, no
+  quiescent draw from the store. Leaves at ``v_chgen`` rising; returns at ``v_chgen - hysteresis``.
+* ``charging``: the boost charger regulates its input at ``mppt_ratio × V_oc`` (fractional open
+  circuit voltage). Every ``mppt_period`` it opens the input for ``mppt_sample_time`` to sample
+  V_oc: nothing is harvested then (a :class:`PeriodicSchedule` phase with zero harvest, the lost
+  harvest booked as ``lost/mppt_sampling/<pmic>``). Otherwise it delivers
+  ``η_boost(V_in, P_in)·P_in`` as a constant-power draw; ``(1/η - 1)`` of it is booked as
+  ``lost/converter/<pmic>``. The quiescent current is drawn from the store whenever the boost is
+  not converting (sampling, dark, input below its minimum, over-voltage) and also while converting
+  unless the efficiency table already includes it (``efficiency_includes_quiescent``, true for
+  tables measured at the storage terminal as datasheets do).
+* ``full`` (over-voltage ``v_ov`` reached): the charger stops until the store falls by
+  ``v_ov_hysteresis``.
+* Power good (``v_pg_on`` rising / ``v_pg_off`` falling, with hysteresis) switches the PMIC's
+  output rail (``rail = "pmic"`` loads); an optional buck converter turns the rail's load into
+  storage-side power with its efficiency (:mod:`harvesters.pmic_rail`).
+
+Light or trace segments change by a SimPy process at the segment boundaries, so the regime
+(and its MPPT cycle merged with the loads' duty cycles) is rebuilt exactly there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sysim.engine.component import Component, ComponentWatch
+from sysim.engine.draws import Draw
+from sysim.engine.schedule import ConstantSchedule, PeriodicSchedule, Schedule
+
+from .inputs import InputSegments, combine
+from .pmic_tables import BoostEfficiency, BuckEfficiency
+
+STATES = ("cold_start", "charging", "full")
+
+
+@dataclass(frozen=True)
+class PmicParameters:
+    boost: BoostEfficiency
+    cold_start_voltage: float = 0.33        # V, minimum input voltage for cold start
+    cold_start_power: float = 5e-6          # W, minimum input power for cold start
+    cold_start_efficiency: float = 0.05     # fraction
+    v_chgen: float = 1.73                   # V, storage voltage that ends cold start
+    v_chgen_hysteresis: float = 0.05        # V
+    input_voltage_min: float = 0.1          # V, once started
+    input_power_min: float = 0.0            # W, once started
+    mppt_ratio: float = 0.8
+    mppt_period: float = 16.0               # s
+    mppt_sample_time: float = 0.256         # s
+    quiescent_current: float = 488e-9       # A
+    efficiency_includes_quiescent: bool = True
+    v_ov: float = 4.2                       # V
+    v_ov_hysteresis: float = 0.02           # V
+    v_pg_on: float | None = None            # V, rising
+    v_pg_off: float | None = None           # V, falling
+    buck_voltage: float | None = None       # V
+    buck: BuckEfficiency | None = None
+
+
+class Pmic(Component):
+    kind = "source"
+
+    def __init__(self, name: str, params: PmicParameters, inputs: list[tuple[str, InputSegments]]):
+        self.name, self.p = name, params
+        self.input_names = [n for n, _ in inputs]
+        self.inputs = combine([seg for _, seg in inputs])
+        self._shares = self._harvester_shares(inputs)
+        self._times = [float(t) for t in self.inputs.times_s]
+        self.segment = 0
+        self.state = "charging"
+        self.power_good = params.v_pg_on is None
+        self._cache: dict = {}
+        self._sim = None
+        self._pg_since = 0.0
+        self.pg_time = 0.0
+        self.pg_off_events = 0
+        self.cold_start_end_s: float | None = None
+
+    # --- inputs ------------------------------------------------------------------------------
+    def _harvester_shares(self, inputs) -> list[tuple[tuple[str, float], ...]]:
+        """Per combined segment, each harvester's fraction of the input power (ledger split)."""
+        if len(inputs) == 1:
+            return [((inputs[0][0], 1.0),)] * len(self.inputs)
+        out = []
+        for k, t in enumerate(self.inputs.times_s):
+            total = self.inputs.p_in[k]
+            parts = []
+            for name, seg in inputs:
+                j = int(np.searchsorted(seg.times_s, t, side="right")) - 1
+                p = seg.p_in[j] if j >= 0 else 0.0
+                parts.append((name, p / total if total > 0 else 1.0 / len(inputs)))
+            out.append(tuple(parts))
+        return out
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self, sim) -> None:
+        self._sim = sim
+        v = sim.stepper.open_circuit()
+        p = self.p
+        self.state = "cold_start" if v < p.v_chgen else ("full" if v >= p.v_ov else "charging")
+        self.power_good = p.v_pg_on is None or v >= p.v_pg_on
+        self._pg_since = 0.0
+        if len(self._times) > 1:
+            sim.env.process(self._light_clock(sim))
+
+    def _light_clock(self, sim):
+        env = sim.env
+        for k in range(1, len(self._times)):
+            if self._times[k] >= sim.t_end:
+                return
+            yield env.timeout(max(self._times[k] - env.now, 0.0))
+            self.segment = k
+
+    # --- what it draws -----------------------------------------------------------------------
+    def schedule(self, sim) -> Schedule:
+        k = self.segment
+        v_in, p_in = float(self.inputs.v_in[k]), float(self.inputs.p_in[k])
+        key = (self.state, v_in, p_in, self._shares[k])
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = self._build(self.state, v_in, p_in, self._shares[k])
+        return cached
+
+    def _harvested(self, shares, per_joule: float, per_second: float) -> list[tuple[str, float, float]]:
+        return [(f"harvested/{name}", per_joule * f, per_second * f) for name, f in shares]
+
+    def _build(self, state: str, v_in: float, p_in: float, shares) -> Schedule:
+        p, name = self.p, self.name
+        iq = Draw(name, current_A=p.quiescent_current, accounts=((f"lost/quiescent/{name}", 1.0, 0.0),),
+                  label="quiescent") if p.quiescent_current > 0 else None
+        idle = ConstantSchedule((iq,) if iq else ())
+        if state == "cold_start":
+            eta = p.cold_start_efficiency
+            if v_in < p.cold_start_voltage or p_in < p.cold_start_power or eta <= 0:
+                return ConstantSchedule(())
+            accounts = tuple(self._harvested(shares, -1.0 / eta, 0.0)) + ((f"lost/converter/{name}", -(1.0 / eta - 1.0), 0.0),)
+            return ConstantSchedule((Draw(name, power_W=-eta * p_in, accounts=accounts, label="cold start"),))
+        if state == "full" or v_in < p.input_voltage_min or p_in <= 0.0 or p_in < p.input_power_min:
+            return idle
+        eta = p.boost(v_in, p_in)
+        if eta <= 0.0:
+            return idle
+        accounts = tuple(self._harvested(shares, -1.0 / eta, 0.0)) + ((f"lost/converter/{name}", -(1.0 / eta - 1.0), 0.0),)
+        boost = Draw(name, power_W=-eta * p_in, accounts=accounts, label="boost")
+        converting = (boost,) if p.efficiency_includes_quiescent or iq is None else (boost, iq)
+        if p.mppt_sample_time <= 0.0:
+            return ConstantSchedule(converting)
+        lost = Draw(name, accounts=tuple(self._harvested(shares, 0.0, p_in)) + ((f"lost/mppt_sampling/{name}", 0.0, p_in),),
+                    label="mppt sampling")
+        sampling = (lost, iq) if iq else (lost,)
+        return PeriodicSchedule.from_durations([(p.mppt_sample_time, sampling)], p.mppt_period, converting)
+
+    # --- thresholds --------------------------------------------------------------------------
+    def watches(self, sim) -> list[ComponentWatch]:
+        p, out = self.p, []
+        if self.state == "cold_start":
+            out.append(ComponentWatch("terminal", p.v_chgen, "rising", "chgen_on", with_current=False))
+        elif self.state == "charging":
+            out.append(ComponentWatch("terminal", p.v_chgen - p.v_chgen_hysteresis, "falling", "chgen_off", with_current=False))
+            out.append(ComponentWatch("terminal", p.v_ov, "rising", "ov_on", with_current=False))
+        else:
+            out.append(ComponentWatch("terminal", p.v_ov - p.v_ov_hysteresis, "falling", "ov_off", with_current=False))
+        if p.v_pg_on is not None:
+            if self.power_good:
+                out.append(ComponentWatch("terminal", p.v_pg_off, "falling", "pg_off", with_current=False))
+            else:
+                out.append(ComponentWatch("terminal", p.v_pg_on, "rising", "pg_on", with_current=False))
+        return out
+
+    def on_watch(self, sim, key) -> None:
+        p = self.p
+        if key == "chgen_on":
+            self.state = "charging"
+            if self.cold_start_end_s is None:
+                self.cold_start_end_s = sim.now
+            sim.log(self.name, f"cold start ended at {p.v_chgen:g} V: boost charger with MPPT")
+        elif key == "chgen_off":
+            self.state = "cold_start"
+            sim.log(self.name, f"storage below {p.v_chgen - p.v_chgen_hysteresis:g} V: back to cold start")
+        elif key == "ov_on":
+            self.state = "full"
+            sim.log(self.name, f"over-voltage at {p.v_ov:g} V: charger off")
+        elif key == "ov_off":
+            self.state = "charging"
+            sim.log(self.name, "charger on again")
+        elif key == "pg_on":
+            self.power_good = True
+            self._pg_since = sim.now
+            sim.log(self.name, f"power good at {p.v_pg_on:g} V: output rail on")
+        elif key == "pg_off":
+            self.power_good = False
+            self.pg_time += sim.now - self._pg_since
+            self.pg_off_events += 1
+            sim.log(self.name, f"power good lost at {p.v_pg_off:g} V: output rail off")
+
+    # --- reporting ---------------------------------------------------------------------------
+    def state_columns(self) -> list[str]:
+        return [f"{self.name}_state", f"{self.name}_power_good", f"{self.name}_input_W"]
+
+    def state_values(self) -> list[float]:
+        return [float(STATES.index(self.state)), 1.0 if self.power_good else 0.0, float(self.inputs.p_in[self.segment])]
+
+    def input_energy_J(self, which: str, t_end: float) -> float:
+        edges = np.append(self.inputs.times_s, max(t_end, self.inputs.times_s[-1]))
+        spans = np.clip(np.minimum(edges[1:], t_end) - edges[:-1], 0.0, None)
+        return float(np.sum(spans * getattr(self.inputs, which)))
+
+    def summary(self) -> dict:
+        t_end = self._sim.now if self._sim is not None else 0.0
+        pg_time = self.pg_time + (t_end - self._pg_since if self.power_good else 0.0)
+        n = self.name
+        return {
+            f"{n}_state_final": self.state,
+            f"{n}_cold_start_end_s": self.cold_start_end_s,
+            f"{n}_power_good_fraction": pg_time / t_end if t_end > 0 else 1.0,
+            f"{n}_power_good_off_events": self.pg_off_events,
+            f"{n}_input_mpp_energy_J": self.input_energy_J("p_mpp", t_end),
+            f"{n}_input_operating_energy_J": self.input_energy_J("p_in", t_end),
+        }

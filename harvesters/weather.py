@@ -1,0 +1,141 @@
+"""Outdoor light from a weather file: TMY3 or EPW read with ``pvlib.iotools``, transposed to the
+plane of the cell, with the cell temperature from the air temperature and wind.
+
+Steps (all pvlib, vectorised once when the harvester is built):
+
+1. ``pvlib.iotools.read_tmy3`` / ``read_epw`` (hourly means in the file's standard time; pvlib
+   stamps TMY3 rows with the end of their hour and EPW rows with its start);
+2. solar position at the middle of each hour (``pvlib.solarposition.get_solarposition``);
+3. plane-of-array irradiance with the Hay–Davies sky model
+   (``pvlib.irradiance.get_total_irradiance``, extraterrestrial DNI from ``get_extra_radiation``);
+4. cell temperature with the Faiman model (``pvlib.temperature.faiman``, its default U0/U1).
+
+Simulation time ``t = 0`` is ``[simulation] start`` read in the file's standard time (the first
+hour of the file when no start is given). A full-year file (TMY) repeats year after year; a shorter
+file must cover the whole run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from sysim.errors import InputFileError
+
+from .light import LightSeries
+
+HOUR_S = 3600.0
+YEAR_HOURS = 8760
+
+
+def _read(path: str):
+    import pvlib
+
+    suffix = Path(path).suffix.lower()
+    try:
+        if suffix == ".epw":
+            data, meta = pvlib.iotools.read_epw(path)
+            header_lines, label = 8, "start"   # pvlib labels EPW hours by their start
+        else:
+            data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
+            header_lines, label = 2, "end"     # and TMY3 hours by their end
+    except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError) as exc:
+        kind = "EPW" if suffix == ".epw" else "TMY3"
+        raise InputFileError(path, None, f"cannot read it as a {kind} weather file ({type(exc).__name__}: {exc})") from None
+    return data, meta, header_lines, label
+
+
+def _check(path: str, data, header_lines: int) -> None:
+    for column, what in (("ghi", "global horizontal irradiance"), ("dni", "direct normal irradiance"),
+                         ("dhi", "diffuse horizontal irradiance")):
+        if column not in data:
+            raise InputFileError(path, None, f"no {what} column")
+        values = np.asarray(data[column], dtype=float)
+        bad = np.nonzero(~np.isfinite(values) | (values < 0))[0]
+        if len(bad):
+            k = int(bad[0])
+            raise InputFileError(path, f"line {k + header_lines + 1}",
+                                 f"{'negative' if np.isfinite(values[k]) else 'missing'} {what}: {values[k]:g} W/m²")
+
+
+def weather_light(path: str, start: dt.datetime | None, duration_s: float, tilt_rad: float, azimuth_rad: float,
+                  albedo: float = 0.2) -> LightSeries:
+    """Plane-of-array irradiance (W/m²) and Faiman cell temperature (K), hour by hour, in
+    simulation time. ``azimuth_rad``: direction the cell faces, clockwise from north (π = south)."""
+    import pandas as pd
+    import pvlib
+
+    data, meta, header_lines, label = _read(path)
+    _check(path, data, header_lines)
+    n = len(data)
+    if n == 0:
+        raise InputFileError(path, None, "no data rows")
+    starts = data.index - pd.Timedelta(hours=1) if label == "end" else data.index
+    starts_local = starts.tz_localize(None)
+    middle = starts + pd.Timedelta(minutes=30)
+    lat, lon, alt = float(meta["latitude"]), float(meta["longitude"]), float(meta.get("altitude", 0.0) or 0.0)
+    with warnings.catch_warnings():  # pvlib's own use of deprecated pandas names
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        solpos = pvlib.solarposition.get_solarposition(middle, lat, lon, altitude=alt)
+        dni_extra = pvlib.irradiance.get_extra_radiation(middle)
+    airmass = pvlib.atmosphere.get_relative_airmass(solpos["apparent_zenith"])
+    # plain arrays: the solar position is indexed by mid-hour, the data by hour end
+    poa = pvlib.irradiance.get_total_irradiance(
+        math.degrees(tilt_rad), math.degrees(azimuth_rad), np.asarray(solpos["apparent_zenith"]),
+        np.asarray(solpos["azimuth"]), np.asarray(data["dni"], dtype=float), np.asarray(data["ghi"], dtype=float),
+        np.asarray(data["dhi"], dtype=float), dni_extra=np.asarray(dni_extra), airmass=np.asarray(airmass),
+        albedo=albedo, model="haydavies")
+    poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float), nan=0.0).clip(min=0.0)
+    temp_air = np.asarray(data["temp_air"], dtype=float)
+    wind = np.asarray(data["wind_speed"], dtype=float) if "wind_speed" in data else np.ones(n)
+    t_cell_C = np.asarray(pvlib.temperature.faiman(poa_global, temp_air, wind), dtype=float)
+
+    # simulation time of each hour's start, in the file's standard time; years are ignored
+    # (a TMY file takes each month from a different year)
+    first = starts_local[0].to_pydatetime()
+    start = start or first
+    t_year = np.asarray([_seconds_into_year(s.to_pydatetime()) for s in starts_local])
+    start_in_year = _seconds_into_year(start)
+    if n >= YEAR_HOURS:
+        # a typical year: it repeats, so any start date maps onto it
+        period = YEAR_HOURS * HOUR_S
+        rel = (t_year - start_in_year) % period
+        order = np.argsort(rel, kind="stable")
+        rel, poa_global, t_cell_C = rel[order], poa_global[order], t_cell_C[order]
+        copies = int(math.ceil(duration_s / period)) + 1
+        times = np.concatenate([rel + k * period for k in range(copies)])
+        poa_global, t_cell_C = np.tile(poa_global, copies), np.tile(t_cell_C, copies)
+        if times[0] > 0:  # the hour that contains t = 0 started before it
+            times = np.concatenate([[0.0], times])
+            poa_global = np.concatenate([[poa_global[-1]], poa_global])
+            t_cell_C = np.concatenate([[t_cell_C[-1]], t_cell_C])
+    else:
+        times = t_year - start_in_year
+        if np.any(np.diff(times) != HOUR_S):
+            k = int(np.nonzero(np.diff(times) != HOUR_S)[0][0]) + 1
+            raise InputFileError(path, f"line {k + header_lines + 1}",
+                                 "a weather file shorter than a year must hold consecutive hours of one year")
+        if times[0] > 0 or times[-1] + HOUR_S < duration_s:
+            last = starts_local[-1].to_pydatetime() + dt.timedelta(hours=1)
+            raise InputFileError(path, None, f"covers {first:%m-%d %H:%M} to {last:%m-%d %H:%M}; the run needs "
+                                 f"{start:%m-%d %H:%M} plus {duration_s / 86400:g} d (set [simulation] start and "
+                                 f"duration inside it)")
+    inside = times < duration_s
+    keep_first = np.nonzero(times <= 0.0)[0]
+    if len(keep_first):
+        inside[: keep_first[-1]] = False  # hours that ended before t = 0
+        inside[keep_first[-1]] = True
+    times = np.maximum(times[inside], 0.0)
+    return LightSeries(times, poa_global[inside], t_cell_C[inside] + 273.15, "sun").merged()
+
+
+def _seconds_into_year(t: dt.datetime) -> float:
+    """Seconds since Jan 1 00:00 on a 365-day calendar (Feb 29 folded onto Mar 1)."""
+    day = (dt.date(2001, t.month, min(t.day, 28 if t.month == 2 else t.day)) - dt.date(2001, 1, 1)).days
+    if t.month == 2 and t.day == 29:
+        day += 1
+    return day * 86400.0 + t.hour * 3600.0 + t.minute * 60.0 + t.second
