@@ -79,8 +79,8 @@ class PhaseBook:
         if not self.active:
             return
         acc = self.jumped.copy()
-        for j, lst in self.lists.items():
-            acc[j] += lst
+        if self.lists:
+            acc[list(self.lists)] += np.array(list(self.lists.values()))
         count = acc[:, 0]
         if not count.any():
             return
@@ -97,6 +97,7 @@ class PhaseBook:
         energies = self.W @ int_v + self.S @ count
         for account, energy in zip(self.accounts, energies):
             ledger.add(account, float(energy))
+        zero = [0.0] * (1 + 2 * n)
         for lst in self.lists.values():
-            lst[:] = [0.0] * len(lst)  # in place: the kernel holds these lists
+            lst[:] = zero  # in place: the kernel holds these lists
         self.jumped[:] = 0.0

@@ -194,20 +194,24 @@ class FastForward:
 
 def phase_start_maps(p: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(A, B)`` with the state at the start of phase j equal to ``A_j·z + B_j`` for a cycle that
-    starts in state z; row ``J`` is the whole cycle (``P``, ``G``). ``p``, ``g``: (phases × modes)."""
+    starts in state z; row ``J`` is the whole cycle (``P``, ``G``). ``p``, ``g``: (phases × modes).
+
+    The phase maps ``z ← p_j·z + g_j`` compose associatively, so their prefix compositions are
+    found by a Hillis–Steele scan in ⌈log₂J⌉ vectorised steps; every product involves factors in
+    [0, 1] only, so it cannot overflow or lose the forcing of fast modes."""
     count, n = p.shape
-    a = np.empty((count + 1, n))
-    b = np.empty((count + 1, n))
-    a[0], b[0] = 1.0, 0.0
-    a[1:] = np.cumprod(p, axis=0)
-    rows_p, rows_g = p.tolist(), g.tolist()
-    acc = [0.0] * n
-    out = [acc]
-    for pj, gj in zip(rows_p, rows_g):
-        acc = [pi * bi + gi for pi, bi, gi in zip(pj, acc, gj)]
-        out.append(acc)
-    b[:] = out
-    return a, b
+    a, b = p.copy(), g.copy()
+    shift = 1
+    while shift < count:
+        # compose each map with the one ``shift`` phases earlier: (a, b) ∘ (a', b') = (a·a', a·b' + b)
+        b[shift:] = a[shift:] * b[:-shift] + b[shift:]
+        a[shift:] = a[shift:] * a[:-shift]
+        shift *= 2
+    big_a = np.empty((count + 1, n))
+    big_b = np.empty((count + 1, n))
+    big_a[0], big_b[0] = 1.0, 0.0
+    big_a[1:], big_b[1:] = a, b
+    return big_a, big_b
 
 
 def _sequence_value(coef, const, z0, P, G, m) -> tuple[float, list[float]]:

@@ -42,6 +42,22 @@ class LengthCache:
     def __init__(self, limit: int = 20_000):
         self._data: dict = {}
         self._limit = limit
+        self._stacks: dict = {}
+
+    def stacked(self, system: ModalSystem, h_ns: np.ndarray) -> tuple:
+        """The (phases × modes) arrays of a phase-length pattern, for current-independent rates;
+        regimes of one duty cycle repeat the same pattern all run long."""
+        key = (id(system), h_ns.tobytes())
+        hit = self._stacks.get(key)
+        if hit is None:
+            if len(self._stacks) >= 2_000:
+                self._stacks.clear()
+            cos = [self.get(system, system.rates, int(h)) for h in h_ns]
+            hit = self._stacks[key] = tuple(np.array([getattr(c, name) for c in cos])
+                                            for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
+            self._keep = getattr(self, "_keep", {})
+            self._keep[id(system)] = system  # keep the id unique while it is a key
+        return hit
 
     def get(self, system: ModalSystem, rates: tuple, h_ns: int) -> _LengthCoeffs:
         key = (id(system), rates, h_ns)
@@ -80,16 +96,15 @@ class Regime:
         if self.endless:
             self.co = None
             return
-        rates_by_phase = [system.rates_at(float(i)) for i in self.current] if system.current_dependent \
-            else [system.rates] * n_phases
-        cos = [lengths.get(system, r, int(h)) for r, h in zip(rates_by_phase, self.h_ns)]
-        self.rates = np.array(rates_by_phase)
-        self.p = np.array([c.p for c in cos])
-        self.phi = np.array([c.phi for c in cos])
-        self.psi = np.array([c.psi for c in cos])
-        self.phi2 = np.array([c.phi2 for c in cos])
-        self.chi = np.array([c.chi for c in cos])
-        self.omega = np.array([c.omega for c in cos])
+        if system.current_dependent:
+            rates_by_phase = [system.rates_at(float(i)) for i in self.current]
+            cos = [lengths.get(system, r, int(h)) for r, h in zip(rates_by_phase, self.h_ns)]
+            self.rates = np.array(rates_by_phase)
+            self.p, self.phi, self.psi, self.phi2, self.chi, self.omega = (
+                np.array([getattr(c, name) for c in cos]) for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
+        else:
+            self.rates = np.broadcast_to(np.array(system.rates), (n_phases, system.n))
+            self.p, self.phi, self.psi, self.phi2, self.chi, self.omega = lengths.stacked(system, self.h_ns)
         self.w = np.outer(self.current, system.gains) + np.array(system.drifts)
         self.g = self.w * self.phi
         self.co = True
