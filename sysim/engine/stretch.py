@@ -1,27 +1,45 @@
-"""Stretches with frozen power draws: how long the internal voltage stays within tolerance.
+"""Stretches with frozen power draws: how long a linearisation of the draws stays within tolerance.
 
 Constant-power and voltage-dependent draws make the network nonlinear. Over a stretch the engine
 replaces them by constant currents solved at the midpoint internal voltage (predictor–corrector,
 models-and-numerics.md §5.5 last bullet): a predictor pass with currents at the start voltage
 ``E0`` gives the voltage ``E1`` at the stretch end; the currents are then solved at ``(E0 + E1)/2``.
-The stretch is as long as possible while ``|E1 - E0| ≤ POWER_TOLERANCE_REL·E0``: whole duty cycles
-when a cycle moves the voltage less than that (found on the exact per-cycle map), otherwise one
-segment shortened by bisection on its closed form. The corrected currents must move the voltage
-about as the predictor did (within ``CONSISTENCY_REL`` of the predicted change): a source whose
-current vanishes inside the tolerance band (a PV cell charging towards its open-circuit voltage
-through a diode, a TENG near saturation) would otherwise be frozen at the wrong side of its
-equilibrium; the stretch is halved until the two agree.
+
+A stretch is accepted when (a) constant-power draws are present and the internal voltage moves by
+at most ``POWER_TOLERANCE_REL`` of its value (their current is P/V), (b) every draw's current at
+``E1`` is within ``CURRENT_TOLERANCE_REL`` of its current at ``E0`` and its curvature over the
+stretch, ``|I(E_mid) - (I(E0) + I(E1))/2|``, the midpoint rule's own error term, is within
+``CURVATURE_TOLERANCE_REL`` (steep or kinked sources: a PV cell at its knee, an LED), and (c) the corrected currents move the voltage about as the
+predictor did (within ``CONSISTENCY_REL`` of the predicted change; otherwise a source whose current
+vanishes inside the band would be frozen on the wrong side of its equilibrium). The midpoint rule's
+error then scales with the square of those tolerances. Stretches are whole duty cycles when a
+cycle moves little (searched on the exact per-cycle map), else the longest run of whole phases,
+else one segment shortened by bisection.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .cyclemap import powers
 from .fastforward import phase_start_maps
 from .freeze import POWER_TOLERANCE_REL
-from .regime import Regime
+from .regime import Regime, _currents
 from .schedule import NS_PER_S, PhaseTable, to_ns
-from .segment import Coeffs
+
+#: largest change of the draws' currents across one stretch, relative to the largest current
+CURRENT_TOLERANCE_REL = 0.05
+#: largest curvature of the currents over a stretch, |I(E_mid) - (I(E0) + I(E1))/2|, relative to the
+#: largest current: this is the midpoint rule's own error term, so it bounds the charge error
+CURVATURE_TOLERANCE_REL = 1e-4
+#: currents below this count as this much when judging (a) and (b): near an equilibrium (a PV cell
+#: at its open-circuit voltage) relative tests would shrink stretches without end, while the charge
+#: error they guard against is at most tolerance × floor × duration (nC over hours)
+CURRENT_FLOOR_A = 1e-9
+#: largest disagreement between the predictor's and the corrector's voltage change, relative
+CONSISTENCY_REL = 0.25
+_MAX_HALVINGS = 60
 
 
 def after_cycles(z, big_p, big_g, k: int) -> list[float]:
@@ -38,84 +56,108 @@ def _open(system, z) -> float:
     return math.fsum(c * v for c, v in zip(o.c, z)) + o.f
 
 
-#: largest disagreement between the predictor's and the corrector's voltage change, relative
-CONSISTENCY_REL = 0.25
-_MAX_HALVINGS = 60
+def _open_after(system, z, h: float, current: float) -> float:
+    """Internal voltage after ``h`` s at constant ``current`` (the state part of the exact step)."""
+    rates = system.rates_at(current)
+    total = 0.0
+    for c, zi, lam, b, e in zip(system.outputs[0].c, z, rates, system.gains, system.drifts):
+        x = lam * h
+        p = math.exp(x)
+        phi = h if x == 0.0 else math.expm1(x) / lam
+        total += c * (p * zi + (b * current + e) * phi)
+    return total + system.outputs[0].f
+
+
+class _Acceptance:
+    """Tolerances (a) and (b) of the module docstring for one table starting at ``e0``."""
+
+    def __init__(self, table: PhaseTable, e0: float, r_series: float):
+        self.table, self.e0, self.r = table, e0, r_series
+        has_power = any(d.power_W != 0.0 for d in table.channels)
+        self.tol_v = POWER_TOLERANCE_REL * max(abs(e0), 1e-3) if has_power else math.inf
+        self.functional = any(d.current_of_voltage is not None for d in table.channels)
+        if self.functional:
+            self.i0 = _currents(table.channels, table.member, e0, r_series).sum(axis=0)
+
+    def ok(self, e1: float) -> bool:
+        if abs(e1 - self.e0) > self.tol_v:
+            return False
+        if not self.functional:
+            return True
+        i1 = _currents(self.table.channels, self.table.member, e1, self.r).sum(axis=0)
+        scale = max(float(np.max(np.abs(self.i0))), float(np.max(np.abs(i1))), CURRENT_FLOOR_A)
+        if float(np.max(np.abs(i1 - self.i0))) > CURRENT_TOLERANCE_REL * scale:
+            return False
+        i_mid = _currents(self.table.channels, self.table.member, 0.5 * (self.e0 + e1), self.r).sum(axis=0)
+        return float(np.max(np.abs(i_mid - 0.5 * (self.i0 + i1)))) <= CURVATURE_TOLERANCE_REL * scale
 
 
 def _consistent(e0: float, e1_pred: float, e1_corr: float) -> bool:
     return abs(e1_corr - e1_pred) <= CONSISTENCY_REL * abs(e1_pred - e0) + 1e-12 * max(abs(e0), 1.0)
 
 
-def _cycle_end(system, z, regime: Regime, k: int) -> float:
-    maps_a, maps_b = phase_start_maps(regime.p, regime.g)
-    return _open(system, after_cycles(z, maps_a[-1].tolist(), maps_b[-1].tolist(), k))
-
-
 def plan(stepper, table: PhaseTable, stop: float) -> tuple[Regime, float]:
     """The regime with frozen currents for the next stretch, and where the stretch ends."""
     system, z = stepper.system, stepper.z
     e0 = _open(system, z)
-    tol = POWER_TOLERANCE_REL * max(abs(e0), 1e-3)
+    accept = _Acceptance(table, e0, system.series_resistance)
     if table.cycle_s is not None:
         predictor = stepper.regime_for(table, e_open=e0)
         k_max = int((stop - stepper.t) // table.cycle_s) if math.isfinite(stop) else 10 ** 12
         maps_a, maps_b = phase_start_maps(predictor.p, predictor.g)
         big_p, big_g = maps_a[-1].tolist(), maps_b[-1].tolist()
-        k = _largest_k(lambda kk: abs(_open(system, after_cycles(z, big_p, big_g, kk)) - e0) <= tol, k_max)
+        k = _largest_k(lambda kk: accept.ok(_open(system, after_cycles(z, big_p, big_g, kk))), k_max)
         while k >= 1:
             e1 = _open(system, after_cycles(z, big_p, big_g, k))
             corrected = stepper.regime_for(table, e_open=0.5 * (e0 + e1))
-            if _consistent(e0, e1, _cycle_end(system, z, corrected, k)):
+            a, b = phase_start_maps(corrected.p, corrected.g)
+            if _consistent(e0, e1, _open(system, after_cycles(z, a[-1].tolist(), b[-1].tolist(), k))):
                 return corrected, stepper.t + k * table.cycle_s
             k //= 2
-        # A single cycle moves the voltage too much: take the longest run of whole phases from the
-        # start of the cycle that stays within tolerance, else one (shortened) phase.
-        m, e1, span = _phase_prefix(system, z, predictor, e0, tol, stop - stepper.t)
+        # A single cycle moves too much: take the longest run of whole phases that stays within
+        # tolerance, else one (shortened) phase.
+        m, e1, span = _phase_prefix(system, z, predictor, accept, stop - stepper.t)
         if m >= 2:
             prefix = PhaseTable(table.h_ns[:m], table.channels, table.member[:, :m], None, math.inf)
             corrected = stepper.regime_for(prefix, e_open=0.5 * (e0 + e1))
-            if _consistent(e0, e1, _cycle_end(system, z, corrected, 1)):
+            a, b = phase_start_maps(corrected.p, corrected.g)
+            if _consistent(e0, e1, _open(system, after_cycles(z, a[-1].tolist(), b[-1].tolist(), 1))):
                 return corrected, stepper.t + span
         first = PhaseTable(table.h_ns[:1] * 0, table.channels, table.member[:, :1], None, table.end_s, endless=True)
-        return _one_segment(stepper, first, min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0, tol)
-    return _one_segment(stepper, table, stop, e0, tol)
+        return _one_segment(stepper, first, min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0)
+    return _one_segment(stepper, table, stop, e0)
 
 
-def _one_segment(stepper, single: PhaseTable, stop, e0, tol):
+def _one_segment(stepper, single: PhaseTable, stop, e0):
     system, z = stepper.system, stepper.z
+    accept = _Acceptance(single, e0, system.series_resistance)
     h_full = stop - stepper.t
     pred_current = float(stepper.regime_for(single, e_open=e0).current[0])
-
-    def moved(h):
-        co = Coeffs(system, h, pred_current)
-        return abs(_open(system, [co.p[i] * z[i] + co.g[i] for i in range(len(z))]) - e0)
-
     h = h_full
-    if moved(h) > tol:
-        lo, hi = 0.0, h_full
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if moved(mid) <= tol:
-                lo = mid
-            else:
-                hi = mid
+    if not accept.ok(_open_after(system, z, h, pred_current)):
+        # bisection on log h: the accepted length is found to 1 % in a few dozen closed forms
+        lo, hi = max(h_full * 1e-12, 1e-9), h_full
+        if accept.ok(_open_after(system, z, lo, pred_current)):
+            while hi / lo > 1.01:
+                mid = math.sqrt(lo * hi)
+                if accept.ok(_open_after(system, z, mid, pred_current)):
+                    lo = mid
+                else:
+                    hi = mid
         h = max(to_ns(lo) / NS_PER_S, 1e-9)
     for _ in range(_MAX_HALVINGS):
-        co = Coeffs(system, h, pred_current)
-        e1 = _open(system, [co.p[i] * z[i] + co.g[i] for i in range(len(z))])
+        e1 = _open_after(system, z, h, pred_current)
         regime = stepper.regime_for(single, e_open=0.5 * (e0 + e1))
-        cc = Coeffs(system, h, float(regime.current[0]))
-        if _consistent(e0, e1, _open(system, [cc.p[i] * z[i] + cc.g[i] for i in range(len(z))])):
+        if _consistent(e0, e1, _open_after(system, z, h, float(regime.current[0]))):
             break
         h = max(to_ns(0.5 * h) / NS_PER_S, 1e-9)
     return regime, min(stop, stepper.t + h)
 
 
-def _phase_prefix(system, z, regime: Regime, e0: float, tol: float, room: float):
-    """How many whole phases from the start keep the internal voltage within ``tol`` of ``e0``
-    (and end by ``room`` seconds): count, voltage at their end, their duration."""
-    zz, elapsed_ns, m, e_end = list(z), 0, 0, e0
+def _phase_prefix(system, z, regime: Regime, accept: _Acceptance, room: float):
+    """How many whole phases from the start stay within tolerance (and end by ``room`` seconds):
+    count, internal voltage at their end, their duration."""
+    zz, elapsed_ns, m, e_end = list(z), 0, 0, accept.e0
     room_ns = to_ns(room) if math.isfinite(room) else None
     for j in range(regime.count):
         h_ns = int(regime.h_ns[j])
@@ -124,7 +166,7 @@ def _phase_prefix(system, z, regime: Regime, e0: float, tol: float, room: float)
         p, g = regime.p[j], regime.g[j]
         zz = [p[i] * zz[i] + g[i] for i in range(len(zz))]
         e = _open(system, zz)
-        if abs(e - e0) > tol:
+        if not accept.ok(e):
             break
         m, e_end, elapsed_ns = m + 1, e, elapsed_ns + h_ns
     return m, e_end, elapsed_ns / NS_PER_S
