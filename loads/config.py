@@ -2,8 +2,9 @@
 
 Every load draws from a rail (``rail = "storage" | "pmic" | <regulator name>``) and may have a
 minimum rail voltage ``v_min``: below it the load draws nothing (its ``<name>_on`` trace column is
-0) until the rail is back at ``v_min + v_min_hysteresis`` after ``restart_delay``. A ``type`` may
-name a preset of the load library (``sysim presets --kind load``); explicit keys override it.
+0); ``restart_delay`` later it comes back once the storage is ``v_min_hysteresis`` above the level
+where it went off. A ``type`` may name a preset of the load library (``sysim presets --kind
+load``); explicit keys override it.
 
 Importing this module registers the whole load library: the types of :mod:`loads.library_config`,
 :mod:`loads.trace_config` and :mod:`loads.dutycycle_config`, the ``[regulator.<name>]`` tables
