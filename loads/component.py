@@ -103,8 +103,11 @@ class RailLoad(Component):
     kind = "load"
 
     def __init__(self, name: str, timeline: Timeline, rail: Rail = DIRECT, v_min: float | None = None,
-                 v_min_hysteresis: float = 0.05, restart_delay: float = 1e-3):
+                 v_min_hysteresis: float = 0.05, restart_delay: float = 1e-3,
+                 temperature_factor: Callable[[float], float] | None = None):
         self.name, self.timeline, self.rail = name, timeline, rail
+        #: kelvin -> multiplier of the timeline's thermal (sleep) currents
+        self.temperature_factor = temperature_factor
         self.v_min, self.v_min_hysteresis, self.restart_delay = v_min, v_min_hysteresis, restart_delay
         self.on = True
         self._armed = False
@@ -117,32 +120,40 @@ class RailLoad(Component):
             if self.v_off is not None and math.isinf(self.v_off):
                 raise ValueError(f"the rail {rail.name!r} never reaches v_min ({v_min:g} V)")
             self.v_on = self.v_off + v_min_hysteresis if self.v_off is not None else None
-        self._schedule_for(getattr(rail, "mode", None))  # build now: bad states fail at build time
+        self._schedule_for(getattr(rail, "mode", None), 1.0)  # build now: bad states fail at build time
 
     # --- schedules ----------------------------------------------------------------------------
-    def _schedule_for(self, mode) -> Schedule:
-        schedule = self._schedules.get(mode)
+    def _schedule_for(self, mode, factor: float) -> Schedule:
+        schedule = self._schedules.get((mode, factor))
         if schedule is None:
             tl = self.timeline
+
+            def draws(states):
+                return rail_draws(self.rail, self.name, tuple(s.scaled(factor) for s in states))
+
             if tl.once:
                 times, t = [], tl.origin_s
                 for duration, _ in tl.segments:
                     times.append(t)
                     t += duration
-                schedule = PiecewiseSchedule(tuple(times), tuple(rail_draws(self.rail, self.name, states)
-                                                                 for _, states in tl.segments))
+                schedule = PiecewiseSchedule(tuple(times), tuple(draws(states) for _, states in tl.segments))
             elif tl.period_s is None:
-                schedule = ConstantSchedule(rail_draws(self.rail, self.name, tl.segments[0][1]))
+                schedule = ConstantSchedule(draws(tl.segments[0][1]))
             else:
-                schedule = periodic_schedule([(d, rail_draws(self.rail, self.name, states)) for d, states in tl.segments],
-                                             tl.period_s, tl.origin_s)
-            self._schedules[mode] = schedule
+                schedule = periodic_schedule([(d, draws(states)) for d, states in tl.segments], tl.period_s, tl.origin_s)
+            self._schedules[(mode, factor)] = schedule
         return schedule
+
+    def _factor(self, sim) -> float:
+        kelvin = getattr(sim, "temperature", None)
+        if self.temperature_factor is None or kelvin is None:
+            return 1.0
+        return self.temperature_factor(kelvin)
 
     def schedule(self, sim) -> Schedule:
         if not self.on or not self.rail.is_on(sim):
             return _OFF
-        return self._schedule_for(getattr(self.rail, "mode", None))
+        return self._schedule_for(getattr(self.rail, "mode", None), self._factor(sim))
 
     # --- minimum rail voltage -----------------------------------------------------------------
     def start(self, sim) -> None:

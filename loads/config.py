@@ -58,6 +58,10 @@ class LoadCommon(Table):
         """When the load draws what when it runs on its own."""
         return Timeline.constant(self.floor_state())
 
+    def temperature_factor(self):
+        """Kelvin -> multiplier of the load's thermal (sleep) currents, or None."""
+        return None
+
     def build(self, ctx, name: str):
         try:
             timeline = self.timeline(ctx)
@@ -65,7 +69,8 @@ class LoadCommon(Table):
             raise ScenarioError(ctx.scenario.source, load_key(ctx, name, "type"), str(exc)) from None
         rail = ctx.rail(self.rail, load_key(ctx, name, "rail"))
         try:
-            return RailLoad(name, timeline, rail, self.v_min, self.v_min_hysteresis, self.restart_delay)
+            return RailLoad(name, timeline, rail, self.v_min, self.v_min_hysteresis, self.restart_delay,
+                            self.temperature_factor())
         except ValueError as exc:
             key = "v_min" if self.v_min is not None and "v_min" in str(exc) else "rail"
             raise ScenarioError(ctx.scenario.source, load_key(ctx, name, key), str(exc)) from None

@@ -134,8 +134,11 @@ class DutyCycleTable(LoadCommon):
     def sleep_states(self) -> tuple[RailState, ...]:
         states = [RailState(0.0, self.sleep_current, label="sleep")]
         if self.mcu is not None:
-            states.append(RailState(0.0, self.mcu.sleep_current, label="mcu sleep"))
+            states.append(RailState(0.0, self.mcu.sleep_current, label="mcu sleep", thermal=True))
         return tuple(states)
+
+    def temperature_factor(self):
+        return self.mcu.temperature_factor() if self.mcu is not None else None
 
     def awake_state(self) -> RailState:
         active = self.mcu.active_A() - self.mcu.sleep_current if self.mcu is not None else 0.0

@@ -77,6 +77,10 @@ class McuTable(LoadCommon):
     period: Optional[Quantity("time", positive=True)] = None
     active_time: Optional[Quantity("time", positive=True)] = None
     offset: Time = 0.0
+    #: the sleep and off currents double every this many kelvin above reference_temperature
+    #: (a temperature difference, e.g. "34 K"); none: independent of temperature
+    sleep_current_doubling: Optional[Quantity("temperature", positive=True)] = None
+    reference_temperature: Quantity("temperature", positive=True) = 298.15
 
     @model_validator(mode="after")
     def _check(self):
@@ -98,11 +102,20 @@ class McuTable(LoadCommon):
 
     def floor_state(self) -> RailState:
         current = {"sleep": self.sleep_current, "active": self.active_A(), "off": self.off_current}[self.state]
-        return RailState(0.0, current, label=self.state)
+        return RailState(0.0, current, label=self.state, thermal=self.state != "active")
 
     def event(self, ctx) -> LoadEvent:
         states = (RailState(self.active_time, self.active_A(), label="active"),) if self.active_time else ()
-        return LoadEvent(states, RailState(0.0, self.sleep_current, label="sleep"))
+        return LoadEvent(states, RailState(0.0, self.sleep_current, label="sleep", thermal=True))
+
+    def temperature_factor(self):
+        """``2^((T - T_ref)/doubling)`` for the sleep and off currents (models-and-numerics.md §4.4:
+        sleep currents rise 3-10x from 25 °C to 85 °C)."""
+        if self.sleep_current_doubling is None:
+            return None
+        doubling, t_ref = self.sleep_current_doubling, self.reference_temperature
+        # half-kelvin steps from the reference: a temperature trace reuses a bounded set of schedules
+        return lambda kelvin: 2.0 ** (round((kelvin - t_ref) * 2.0) / 2.0 / doubling)
 
     def timeline(self, ctx) -> Timeline:
         if self.period is None:

@@ -16,7 +16,7 @@ turns them into storage-side draws. The average rail current of a periodic load 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 
@@ -26,7 +26,8 @@ class RailState:
 
     ``current_A`` and ``power_W`` add up; ``current_of_voltage(V_rail) -> A`` is a voltage-dependent
     part (an LED). ``idle`` marks a wait inside an event (a LoRa node sleeping between its uplink and
-    its receive windows): a duty cycle adds no awake MCU current to it.
+    its receive windows): a duty cycle adds no awake MCU current to it. ``thermal`` marks a
+    leakage-dominated current (a sleep floor) that a load may scale with temperature.
     """
 
     duration_s: float = 0.0
@@ -35,6 +36,7 @@ class RailState:
     current_of_voltage: Optional[Callable[[float], float]] = None
     idle: bool = False
     label: str = ""
+    thermal: bool = False
 
     def current_at(self, rail_voltage: float | None = None) -> float:
         """Rail current (A) at rail voltage ``rail_voltage`` (V; needed for power and V-dependent parts)."""
@@ -52,7 +54,13 @@ class RailState:
         return self.current_at(rail_voltage) * self.duration_s
 
     def with_duration(self, duration_s: float) -> "RailState":
-        return RailState(duration_s, self.current_A, self.power_W, self.current_of_voltage, self.idle, self.label)
+        return replace(self, duration_s=duration_s)
+
+    def scaled(self, factor: float) -> "RailState":
+        """The state with its current and power times ``factor`` (thermal states only)."""
+        if not self.thermal or factor == 1.0:
+            return self
+        return replace(self, current_A=self.current_A * factor, power_W=self.power_W * factor)
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,23 @@ def test_unknown_rail_is_a_scenario_error():
     with pytest.raises(ScenarioError) as err:
         sysim.from_dict(_scenario([{"type": "constant", "current": "1 uA", "rail": "ldo3"}], 10.0))
     assert "load[0].rail" in str(err.value) and "unknown rail 'ldo3'" in str(err.value)
+
+
+def test_mcu_sleep_current_follows_the_ambient_temperature():
+    # MSP430FR5969 LPM3: 0.4-0.6 µA at 25 °C, 1.6-1.85 µA at 85 °C (models-and-numerics.md §4.4)
+    def drawn(ambient):
+        data = _scenario([{"type": "msp430fr5969-mcu", "name": "mcu"}], 1000.0)
+        if ambient:
+            data["simulation"]["ambient_temperature"] = ambient
+        return _drawn_charge(sysim.simulate(sysim.from_dict(data))) / 1000.0
+
+    assert drawn(None) == pytest.approx(0.5e-6, rel=1e-9)
+    assert drawn("25 degC") == pytest.approx(0.5e-6, rel=1e-9)
+    hot = drawn("85 degC")
+    assert 1.6e-6 <= hot <= 1.85e-6 and hot == pytest.approx(0.5e-6 * 2 ** (60 / 34), rel=1e-9)
+    # in a duty cycle only the MCU's sleep current scales, not the board's
+    load = {"type": "duty-cycle", "name": "node", "period": "1 s", "mcu": "msp430fr5969-mcu",
+            "sleep_current": "1 uA", "tasks": [{"duration": "1 ms", "awake": False}]}
+    data = _scenario([load], 100.0)
+    data["simulation"]["ambient_temperature"] = "85 degC"
+    assert _drawn_charge(sysim.simulate(sysim.from_dict(data))) / 100.0 == pytest.approx(1e-6 + hot, rel=1e-9)
