@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from sysim.scenario.fields import Count, Quantity, Table
+from sysim.scenario.fields import Count, Quantity
 from sysim.scenario.registry import PRESETS, register_load
 
 from . import ble, lora
