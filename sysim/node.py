@@ -64,6 +64,10 @@ def build_node(scenario: Scenario) -> Node:
         components.extend(scenario.pmic.build(ctx, harvesters))
     else:
         components.extend(harvesters)
+    for table in scenario.extra.values():  # extension tables that add parts (e.g. [regulator.<name>] rails)
+        build_components = getattr(table, "build_components", None)
+        if build_components is not None:
+            components.extend(build_components(ctx))
     components.extend(table.build(ctx, name) for name, table in scenario.loads)
     ctx.components = {c.name: c for c in components}
     if scenario.firmware is not None:

@@ -16,8 +16,9 @@ the stretch is limited so that E moves by at most ``POWER_TOLERANCE_REL`` of its
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
 from .draws import Draw
 
@@ -34,7 +35,7 @@ def terminal_currents(draws: tuple[Draw, ...], e_open: float, r_series: float) -
         return currents, math.fsum(currents)
     i_const = math.fsum(d.current_A for d in draws)
     power = math.fsum(d.power_W for d in draws)
-    functions = [d.current_of_voltage for d in draws if d.current_of_voltage is not None]
+    functions = tuple(d.current_of_voltage for d in draws if d.current_of_voltage is not None)
     v = _terminal_voltage(e_open, r_series, i_const, power, functions)
     currents = tuple(d.current_A + (d.power_W / v if d.power_W else 0.0)
                      + (d.current_of_voltage(v) if d.current_of_voltage is not None else 0.0)
@@ -42,6 +43,7 @@ def terminal_currents(draws: tuple[Draw, ...], e_open: float, r_series: float) -
     return currents, math.fsum(currents)
 
 
+@lru_cache(maxsize=4096)  # a merged duty cycle repeats the same few draw combinations at one E
 def _terminal_voltage(e_open, r, i_const, power, functions) -> float:
     e_eff = e_open - r * i_const
     if not functions:
@@ -58,10 +60,17 @@ def _terminal_voltage(e_open, r, i_const, power, functions) -> float:
 
     hi = max(e_open, _V_FLOOR) * 2.0 + 1.0
     lo = _V_FLOOR
-    if residual(lo) > 0.0:
-        return lo
     while residual(hi) < 0.0:
         hi *= 2.0
         if hi > 1e6:
             return hi
+    if residual(lo) > 0.0:
+        # Loads that grow as the voltage falls (constant power, P/(V - V_do)) make the residual
+        # convex with two roots: the terminal sits on the upper one, or at the collapse point
+        # (the residual's minimum) when the storage cannot deliver.
+        low = minimize_scalar(residual, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12})
+        v_c = float(low.x)
+        if residual(v_c) >= 0.0:
+            return v_c
+        lo = v_c
     return brentq(residual, lo, hi, xtol=1e-12, rtol=1e-12)

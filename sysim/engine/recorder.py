@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from .freeze import terminal_currents
 from .ledger import Ledger
 from .segment import Coeffs, Phase, flush_sums
 
@@ -60,7 +61,14 @@ class Recorder:
         if part.h > 0:
             flush_sums(stepper.system, part, 1, z_start, [v * v for v in z_start], phase.draws, phase.currents, scratch)
         stepper.flush_pending()
-        self.write_row(self.next_time, stepper, z, phase.draws, phase.currents, phase.current, scratch)
+        draws, currents, current = phase.draws, phase.currents, phase.current
+        if any(not d.is_linear for d in draws):
+            # Power and voltage-dependent draws were held at a stretch's frozen value; the trace
+            # shows what flows at this instant, solved at the exact internal voltage.
+            out = stepper.system.outputs[0]
+            e_open = math.fsum(c * v for c, v in zip(out.c, z)) + out.f
+            currents, current = terminal_currents(draws, e_open, stepper.system.series_resistance)
+        self.write_row(self.next_time, stepper, z, draws, currents, current, scratch)
         self._advance_time()
 
     def write_row(self, t, stepper, z, draws, currents, current, scratch: Ledger | None = None) -> None:

@@ -77,7 +77,7 @@ class RowCoeffs:
 
 class Regime:
     def __init__(self, system: ModalSystem, table: PhaseTable, e_open: float, lengths: LengthCache,
-                 t_stop: float | None = None):
+                 currents: np.ndarray | None = None):
         self.system = system
         self.table = table
         self.cyclic = table.cycle_s is not None
@@ -89,7 +89,8 @@ class Regime:
         self.member = member
         self.h_ns = table.h_ns.astype(np.int64)
         self.h = self.h_ns / NS_PER_S
-        self.currents = _currents(channels, member, e_open, system.series_resistance)
+        self.currents = _currents(channels, member, e_open, system.series_resistance) if currents is None \
+            else currents
         self.current = self.currents.sum(axis=0) if len(channels) else np.zeros(n_phases)
         self.n = system.n
         self._phases: dict[int, Phase] = {}

@@ -25,6 +25,8 @@ from .draws import Draw
 NS_PER_S = 1_000_000_000
 #: the largest merged cycle (in phases) built as one table
 MAX_MERGED_PHASES = 200_000
+#: phases built at a time when cycles do not merge (the regime ends after them and is rebuilt)
+WINDOW_PHASES = 4096
 
 
 def to_ns(seconds: float) -> int:
@@ -238,7 +240,7 @@ def _window_phases(t0: float, periodic: list[PeriodicSchedule], fixed: tuple[Dra
     t0_ns = to_ns(t0)
     cursor = t0_ns
     starts, draws = [], []
-    while len(starts) < MAX_MERGED_PHASES // 4:
+    while len(starts) < WINDOW_PHASES:
         nxt = min(_next_start(s, cursor) for s in periodic)
         starts.append(cursor - t0_ns)
         draws.append(tuple(d for s in periodic for d in s.draws[s.phase_index(cursor)]))

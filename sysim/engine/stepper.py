@@ -23,9 +23,9 @@ from device_models.linear import ModalSystem
 
 from .crossing import SegmentView, terms_bounds
 from .book import PhaseBook
+from .freeze import terminal_currents
 from .kernel import kernel
 from .regime import LengthCache, Regime
-from .freeze import terminal_currents
 from .ledger import Ledger
 from .schedule import NS_PER_S, PhaseTable, to_ns
 from .segment import Coeffs, Phase, flush_sums
@@ -84,12 +84,12 @@ class Stepper:
         self.z = list(z)
 
     # --- stepping -----------------------------------------------------------------------------
-    def regime_for(self, table: PhaseTable, e_open: float | None = None) -> Regime:
+    def regime_for(self, table: PhaseTable, e_open: float | None = None, currents=None) -> Regime:
         """The regime of ``table`` with its draws' currents solved at the internal voltage
-        ``e_open`` (default: the present one)."""
+        ``e_open`` (default: the present one), or given as a (channels × phases) array."""
         if e_open is None:
             e_open = self.open_circuit()
-        return Regime(self.system, table, e_open, self.lengths)
+        return Regime(self.system, table, e_open, self.lengths, currents)
 
     def advance(self, regime: Regime, t_stop: float, watches: list[Watch],
                 fast_forward: bool = False) -> Crossing | None:
@@ -139,7 +139,29 @@ class Stepper:
             tau = max(rel_ns - a_ns, 0) / NS_PER_S
             part = Coeffs(system, tau, phase.current)
             z_tau = [part.p[i] * z[i] + part.g[i] for i in range(len(z))]
+            if tau > 0 and any(not d.is_linear for d in phase.draws):
+                z_tau = self._curved_state(z, phase, tau, z_tau)
             sampler.record(self, z_tau, phase, part, z)
+
+    def _curved_state(self, z, phase: Phase, tau: float, z_chord) -> list[float]:
+        """The state ``tau`` s into a stretch of frozen nonlinear draws, on the curved trajectory:
+        the frozen current moves the internal voltage along a chord whose sagitta is ~ΔE·δ/8
+        (δ: the current's relative change), so a sample inside the stretch gets its own
+        harmonic-mean freeze over [E0, E(tau)], iterated twice (sysim.engine.stretch)."""
+        system = self.system
+        out, r = system.outputs[0], system.series_resistance
+        e0 = math.fsum(c * v for c, v in zip(out.c, z)) + out.f
+        i0 = terminal_currents(phase.draws, e0, r)[1]
+        z_tau = z_chord
+        for _ in range(2):
+            e1 = math.fsum(c * v for c, v in zip(out.c, z_tau)) + out.f
+            im = terminal_currents(phase.draws, 0.5 * (e0 + e1), r)[1]
+            i1 = terminal_currents(phase.draws, e1, r)[1]
+            same = im != 0.0 and (i0 > 0) == (im > 0) == (i1 > 0) and i0 != 0.0 and i1 != 0.0
+            current = 6.0 / (1.0 / i0 + 4.0 / im + 1.0 / i1) if same else im
+            co = Coeffs(system, tau, current)
+            z_tau = [co.p[i] * z[i] + co.g[i] for i in range(len(z))]
+        return z_tau
 
 
 def sample_offset_ns(sampler, t0: float) -> int | None:

@@ -5,6 +5,12 @@ replaces them by constant currents solved at the midpoint internal voltage (pred
 models-and-numerics.md §5.5 last bullet): a predictor pass with currents at the start voltage
 ``E0`` gives the voltage ``E1`` at the stretch end; the currents are then solved at ``(E0 + E1)/2``.
 
+The frozen current is not simply the midpoint value: for a capacitor, the constant current that
+takes E0 to E1 in the same time is the harmonic mean of I(E) over [E0, E1], and Simpson's rule on
+1/I gives it to fourth order, ``I* = 6/(1/I(E0) + 4/I(E_mid) + 1/I(E1))`` (used per phase whenever
+the three currents share a sign; the difference from the midpoint value goes to the
+voltage-dependent draws, constant currents being exact as they are).
+
 A stretch is accepted when (a) constant-power draws are present and the internal voltage moves by
 at most ``POWER_TOLERANCE_REL`` of its value (their current is P/V), (b) every draw's current at
 ``E1`` is within ``CURRENT_TOLERANCE_REL`` of its current at ``E0`` and its curvature over the
@@ -92,8 +98,45 @@ class _Acceptance:
         return float(np.max(np.abs(i_mid - 0.5 * (self.i0 + i1)))) <= CURVATURE_TOLERANCE_REL * scale
 
 
+def frozen(stepper, table: PhaseTable, e0: float, e1: float) -> Regime:
+    """The regime with the nonlinear draws frozen for a stretch from E0 to E1 (module docstring)."""
+    r = stepper.system.series_resistance
+    e_mid = 0.5 * (e0 + e1)
+    mid = _currents(table.channels, table.member, e_mid, r)
+    nonlinear = np.array([not d.is_linear for d in table.channels], dtype=bool)
+    if nonlinear.any():
+        total0 = _currents(table.channels, table.member, e0, r).sum(axis=0)
+        total1 = _currents(table.channels, table.member, e1, r).sum(axis=0)
+        total_m = mid.sum(axis=0)
+        same = (np.sign(total0) == np.sign(total_m)) & (np.sign(total1) == np.sign(total_m)) & (total_m != 0.0)
+        if same.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                harmonic = np.where(same, 6.0 / (1.0 / total0 + 4.0 / total_m + 1.0 / total1), total_m)
+            nl_mid = mid[nonlinear].sum(axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = np.where(same & (nl_mid != 0.0), (nl_mid + harmonic - total_m) / nl_mid, 1.0)
+            mid = mid.copy()
+            mid[nonlinear] *= factor
+    return stepper.regime_for(table, e_open=e_mid, currents=mid)
+
+
 def _consistent(e0: float, e1_pred: float, e1_corr: float) -> bool:
     return abs(e1_corr - e1_pred) <= CONSISTENCY_REL * abs(e1_pred - e0) + 1e-12 * max(abs(e0), 1.0)
+
+
+def _solve(stepper, table: PhaseTable, e0: float, e1: float, end_voltage) -> Regime | None:
+    """Freeze at (E0, E1), step, and freeze again at the E1 that gives: the harmonic-mean current
+    is exact only at the true end voltage, and each pass gains an order. None when the passes do
+    not agree (the stretch must be shortened)."""
+    first = frozen(stepper, table, e0, e1)
+    e1a = end_voltage(first)
+    if not _consistent(e0, e1, e1a):
+        return None
+    second = frozen(stepper, table, e0, e1a)
+    e1b = end_voltage(second)
+    if not _consistent(e0, e1a, e1b):
+        return None
+    return second
 
 
 def plan(stepper, table: PhaseTable, stop: float) -> tuple[Regime, float]:
@@ -109,9 +152,8 @@ def plan(stepper, table: PhaseTable, stop: float) -> tuple[Regime, float]:
         k = _largest_k(lambda kk: accept.ok(_open(system, after_cycles(z, big_p, big_g, kk))), k_max)
         while k >= 1:
             e1 = _open(system, after_cycles(z, big_p, big_g, k))
-            corrected = stepper.regime_for(table, e_open=0.5 * (e0 + e1))
-            a, b = phase_start_maps(corrected.p, corrected.g)
-            if _consistent(e0, e1, _open(system, after_cycles(z, a[-1].tolist(), b[-1].tolist(), k))):
+            corrected = _solve(stepper, table, e0, e1, lambda r, k=k: _after_regime(system, z, r, k))
+            if corrected is not None:
                 return corrected, stepper.t + k * table.cycle_s
             k //= 2
         # A single cycle moves too much: take the longest run of whole phases that stays within
@@ -119,9 +161,8 @@ def plan(stepper, table: PhaseTable, stop: float) -> tuple[Regime, float]:
         m, e1, span = _phase_prefix(system, z, predictor, accept, stop - stepper.t)
         if m >= 2:
             prefix = PhaseTable(table.h_ns[:m], table.channels, table.member[:, :m], None, math.inf)
-            corrected = stepper.regime_for(prefix, e_open=0.5 * (e0 + e1))
-            a, b = phase_start_maps(corrected.p, corrected.g)
-            if _consistent(e0, e1, _open(system, after_cycles(z, a[-1].tolist(), b[-1].tolist(), 1))):
+            corrected = _solve(stepper, prefix, e0, e1, lambda r: _after_regime(system, z, r, 1))
+            if corrected is not None:
                 return corrected, stepper.t + span
         first = PhaseTable(table.h_ns[:1] * 0, table.channels, table.member[:, :1], None, table.end_s, endless=True)
         return _one_segment(stepper, first, min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0)
@@ -147,11 +188,18 @@ def _one_segment(stepper, single: PhaseTable, stop, e0):
         h = max(to_ns(lo) / NS_PER_S, 1e-9)
     for _ in range(_MAX_HALVINGS):
         e1 = _open_after(system, z, h, pred_current)
-        regime = stepper.regime_for(single, e_open=0.5 * (e0 + e1))
-        if _consistent(e0, e1, _open_after(system, z, h, float(regime.current[0]))):
+        regime = _solve(stepper, single, e0, e1, lambda r, h=h: _open_after(system, z, h, float(r.current[0])))
+        if regime is not None or h <= 1e-9:
             break
         h = max(to_ns(0.5 * h) / NS_PER_S, 1e-9)
+    if regime is None:
+        regime = frozen(stepper, single, e0, e1)
     return regime, min(stop, stepper.t + h)
+
+
+def _after_regime(system, z, regime: Regime, cycles: int) -> float:
+    a, b = phase_start_maps(regime.p, regime.g)
+    return _open(system, after_cycles(z, a[-1].tolist(), b[-1].tolist(), cycles))
 
 
 def _phase_prefix(system, z, regime: Regime, accept: _Acceptance, room: float):
