@@ -1,18 +1,15 @@
-"""Links from the simulator to a running agent: a thread (``cpython``) or a MicroPython process.
+"""Links from the simulator to a running agent: here the MicroPython process; in process
+(``cpython``) in :mod:`firmware_bridge.inprocess`, a board in :mod:`firmware_bridge.serial_board`.
 
 A channel starts the agent (``agent/kernel.py`` + ``agent/machine_api.py`` + the firmware script),
 carries protocol lines both ways and reports, in words a user can act on, when the other end is
 gone: :class:`ChannelError` (the process died, the port vanished) or :class:`ChannelTimeout`
-(no line within the wall-clock allowance). The board over a serial port lives in
-:mod:`firmware_bridge.serial_board`.
+(no line within the wall-clock allowance).
 """
 from __future__ import annotations
 
-import builtins
 import collections
-import ctypes
 import os
-import queue
 import resource
 import select
 import signal
@@ -20,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 from importlib import resources
 from pathlib import Path
 
@@ -69,120 +65,6 @@ class _Lines:
                     raise ProtocolError(f"line is not UTF-8 text: {raw[:60]!r}") from None
         if len(self._buf) > MAX_LINE_CHARS:
             raise ProtocolError(f"no end of line within {MAX_LINE_CHARS} bytes: {self._buf[:60]!r}...")
-
-
-# --- in process (CPython) -----------------------------------------------------------------------
-class InProcessChannel:
-    """The agent in a thread of this process; the firmware sees emulated ``machine``/``time``
-    through its own ``__import__`` (the host's ``time`` module is untouched)."""
-
-    description = "cpython (in process)"
-
-    def __init__(self, script: str):
-        self.script = Path(script)
-        self._thread: threading.Thread | None = None
-        self._lines: collections.deque[str] = collections.deque()
-
-    def open(self) -> None:
-        self._to_agent: queue.SimpleQueue = queue.SimpleQueue()
-        self._from_agent: queue.SimpleQueue = queue.SimpleQueue()
-        self._lines.clear()
-        ns: dict = {"__name__": "sysim_agent"}
-        for name in AGENT_FILES:
-            path = agent_path(name)
-            exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), ns)
-        self._ns = ns
-        source = self.script.read_text(encoding="utf-8")
-        code = compile(source, self.script.name, "exec")
-        modules = {}
-        for mod_name, attrs in ns["MODULES"].items():
-            mod = types.ModuleType(mod_name, f"sysim emulation of MicroPython's {mod_name}")
-            for attr in attrs:
-                setattr(mod, attr, ns[attr])
-            modules[mod_name] = mod
-        for alias, target in ns["ALIASES"].items():
-            modules[alias] = modules[target]
-        self.modules = modules
-        to_agent, from_agent = self._to_agent, self._from_agent
-        link = ns["Link"](to_agent.get, from_agent.put)
-
-        def run_script():
-            fw_builtins = _firmware_builtins(modules, self.script.parent, lambda *a, **k: ns["_K"].print(*a, **k))
-            exec(code, {"__name__": "__main__", "__file__": str(self.script), "__builtins__": fw_builtins})
-
-        def target():
-            try:
-                ns["serve"](link, "cpython", run_script)
-            except BaseException as exc:  # noqa: BLE001 - reported to the host as the agent's death
-                from_agent.put(f"\0agent died: {type(exc).__name__}: {exc}")
-            from_agent.put("\0agent finished")
-
-        self._thread = threading.Thread(target=target, name="sysim-firmware", daemon=True)
-        self._thread.start()
-
-    def send(self, line: str) -> None:
-        self._to_agent.put(line)
-
-    def receive(self, timeout: float) -> str:
-        while not self._lines:
-            try:
-                text = self._from_agent.get(timeout=timeout)
-            except queue.Empty:
-                raise ChannelTimeout() from None
-            if text.startswith("\0"):
-                raise ChannelError(f"the in-process agent stopped ({text[1:]})")
-            self._lines.extend(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"))
-        return self._lines.popleft()
-
-    def restart(self) -> None:
-        """Stop a firmware that hangs (an exception raised asynchronously in its thread) and start
-        a fresh agent; a thread that swallows even that is abandoned (it is a daemon)."""
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
-                                                       ctypes.py_object(self._ns["AgentQuit"]))
-            thread.join(0.5)
-        self.open()
-
-    def close(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self._to_agent.put("Q")
-            self._thread.join(1.0)
-            if self._thread.is_alive():
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread.ident),
-                                                           ctypes.py_object(self._ns["AgentQuit"]))
-        self._thread = None
-
-    def diagnostics(self) -> str:
-        return ""
-
-
-def _firmware_builtins(modules: dict, script_dir: Path, kernel_print) -> dict:
-    """Builtins for one boot of the firmware: ``print`` goes to the protocol, ``import machine``
-    gets the emulation, and modules next to the script are loaded afresh (a reset forgets them)."""
-    fw = dict(builtins.__dict__)
-    loaded: dict[str, types.ModuleType] = {}
-
-    def _import(name, globals=None, locals=None, fromlist=(), level=0):
-        root = name.partition(".")[0]
-        if level == 0 and root in modules:
-            return modules[root]
-        if level == 0 and "." not in name:
-            if name in loaded:
-                return loaded[name]
-            path = script_dir / f"{name}.py"
-            if path.is_file():
-                mod = types.ModuleType(name)
-                mod.__file__ = str(path)
-                mod.__dict__["__builtins__"] = fw
-                loaded[name] = mod
-                exec(compile(path.read_text(encoding="utf-8"), path.name, "exec"), mod.__dict__)
-                return mod
-        return builtins.__import__(name, globals, locals, fromlist, level)
-
-    fw["__import__"] = _import
-    fw["print"] = kernel_print
-    return fw
 
 
 # --- the real MicroPython interpreter in a subprocess -------------------------------------------

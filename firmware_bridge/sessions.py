@@ -1,13 +1,16 @@
 """Picks the channel for the ``[firmware] runner`` key."""
 from __future__ import annotations
 
-from .channels import InProcessChannel, MicroPythonChannel
+from . import inprocess
+from .channels import MicroPythonChannel
 
 
 def make_channel(table, mcu_class):
     runner = table.runner
     if runner == "cpython":
-        return InProcessChannel(table.script)
+        if inprocess.greenlet is None:
+            return inprocess.ThreadChannel(table.script)
+        return inprocess.InProcessChannel(table.script)
     if runner == "micropython":
         return MicroPythonChannel(table.script)
     from .serial_board import SerialChannel
