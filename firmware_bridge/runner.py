@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import simpy
 
@@ -52,6 +53,26 @@ class AdcChannel:
     full_scale_V: float
     output: str = "terminal"
     rail: object = None
+
+
+def firmware_traceback(text: str) -> str:
+    """A traceback without the agent's own frames (kernel, emulation, entry points): the user
+    sees the firmware's lines and the error."""
+    agent_dir = str(Path(__file__).parent)
+    out, skipping = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith('File "'):
+            name = stripped[6:].split('"', 1)[0]
+            skipping = name in ("<string>", "<stdin>") or name.startswith(agent_dir)
+            if skipping:
+                continue
+        elif skipping and line.startswith("    "):
+            continue  # CPython's source line and markers under a skipped frame
+        else:
+            skipping = False
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 class FirmwareRunner(Component):
@@ -337,6 +358,7 @@ class FirmwareRunner(Component):
         return WDT_RESET
 
     def _crashed(self, traceback: str):
+        traceback = firmware_traceback(traceback)
         self.exceptions += 1
         self.crash_streak += 1
         self._record("exception", traceback)

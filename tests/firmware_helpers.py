@@ -16,7 +16,7 @@ BASE = {
 
 def firmware_scenario(tmp_path, script: str, *, firmware=None, **tables) -> sysim.Scenario:
     """A validated scenario whose [firmware] runs ``script`` (dedented) from ``tmp_path``."""
-    (tmp_path / "fw.py").write_text(textwrap.dedent(script), encoding="utf-8")
+    (tmp_path / "fw.py").write_text(textwrap.dedent(script).lstrip("\n"), encoding="utf-8")
     data = copy.deepcopy(BASE)
     for key, value in tables.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
