@@ -99,7 +99,10 @@ class FirmwareTable(Table):
     @classmethod
     def _mcu(cls, value):
         if isinstance(value, str):
-            return McuTable(preset=value)
+            name = value.removeprefix("mcu-")
+            if name not in MCU_CLASSES:
+                raise ValueError(f"unknown MCU class {value!r}; known: {', '.join(sorted(MCU_CLASSES))}")
+            return McuTable(preset=name)
         return value
 
     @field_validator("adc", "pins")
@@ -156,13 +159,14 @@ class FirmwareTable(Table):
 def check_firmware(scenario) -> None:
     """Cross-table checks: every pinned load exists; no [[load]] is called "mcu" or "firmware"."""
     fw = scenario.firmware
-    names = [name for name, _ in scenario.loads]
-    for reserved in ("mcu", "firmware"):
-        if fw is not None and reserved in names:
-            raise ScenarioError(None, f"load[{names.index(reserved)}].name",
-                                f"{reserved!r} is the name of the firmware's own component; rename the load")
     if fw is None:
         return
+    names = [name for name, _ in scenario.loads]
+    for kind, items in (("load", names), ("harvester", [name for name, _ in scenario.harvesters])):
+        for reserved in ("mcu", "firmware"):
+            if reserved in items:
+                raise ScenarioError(None, f"{kind}[{items.index(reserved)}].name",
+                                    f"{reserved!r} is the name of the firmware's own component; rename the {kind}")
     for pin, load in fw.pins.items():
         if load not in names:
             raise ScenarioError(None, f"firmware.pins.{pin}",
