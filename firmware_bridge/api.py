@@ -68,7 +68,7 @@ def run(scenario: Scenario | str | os.PathLike, *, runner: str | None = None, du
     if changes:
         scenario = scenario.with_changes(changes)
     sim = prepare(scenario, progress=progress, on_step=on_step)
-    fw = next(c for c in sim.components if isinstance(c, FirmwareRunner))
+    fw = next(c for c in sim.components if isinstance(c, FirmwareRunner) or c.name == "firmware")
     try:
         raw = sim.run()
     except (ChannelError, ProtocolError) as exc:

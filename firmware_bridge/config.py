@@ -151,6 +151,10 @@ class FirmwareTable(Table):
         rtc = (int((start.replace(tzinfo=start.tzinfo or dt.timezone.utc).timestamp())) * 10**9
                if start is not None else RTC_POWER_ON_EPOCH_NS)
         channel = make_channel(self, mcu_class)
+        if self.runner.startswith("serial:") and self.board_mode == "real-cell":
+            from .realcell import RealCellRunner
+
+            return [mcu, RealCellRunner("firmware", channel, mcu, adcs, pins, self.wall_timeout, self.runner)]
         runner = FirmwareRunner("firmware", channel, mcu, adcs, pins, self.active_time, self.boot_time,
                                 self.wall_timeout, uid, rtc, self.runner)
         return [mcu, runner]

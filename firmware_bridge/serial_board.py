@@ -5,7 +5,9 @@ only: nothing is written to the board's flash) and then speaks the line protocol
 serial link. In hardware-in-the-loop mode (``board_mode = "hil"``) the board runs the firmware with
 the emulated ``machine``/``time``: its ADC readings come from the simulated cell and its pins switch
 the simulated loads, while the code itself runs on the real MCU. A port that disappears (a cable
-pulled, a board reset) is a :class:`ChannelError` naming the port.
+pulled, a board reset) is a :class:`ChannelError` naming the port. In real-cell mode
+(``board_mode = "real-cell"``) the board runs the firmware against its real ``machine``: see
+:mod:`firmware_bridge.realcell`.
 """
 from __future__ import annotations
 
@@ -18,18 +20,18 @@ from .channels import ChannelError, ChannelTimeout, _Lines, agent_path, agent_so
 REPL_TIMEOUT_S = 10.0
 
 
-def upload_code(script: Path) -> str:
+def upload_code(script: Path, mode: str = "hil") -> str:
     """The program the bridge runs on the board: agent, firmware source, board entry point."""
     source = script.read_text(encoding="utf-8")
-    return (agent_source() + f"\n_SCRIPT = {source!r}\n_NAME = {script.name!r}\n"
+    api = agent_source() if mode == "hil" else "\n".join(
+        agent_path(n).read_text(encoding="utf-8") for n in ("kernel.py", "realcell_api.py"))
+    return (api + f"\n_MODE = {mode!r}\n_SCRIPT = {source!r}\n_NAME = {script.name!r}\n"
             + agent_path("board_main.py").read_text(encoding="utf-8"))
 
 
 class SerialChannel:
     def __init__(self, port: str, script: str, baudrate: int = 115200, mode: str = "hil"):
-        if mode != "hil":
-            raise ChannelError(f"board_mode = {mode!r} is run by the real-cell runner, not this channel")
-        self.port, self.script, self.baudrate = port, Path(script), baudrate
+        self.port, self.script, self.baudrate, self.mode = port, Path(script), baudrate, mode
         self.description = f"board on {port}"
         self.transport = None
         self._lines = _Lines()
@@ -43,7 +45,7 @@ class SerialChannel:
         try:
             self.transport = SerialTransport(self.port, baudrate=self.baudrate, timeout=REPL_TIMEOUT_S)
             self.transport.enter_raw_repl(soft_reset=False, timeout_overall=REPL_TIMEOUT_S)
-            self.transport.exec_raw_no_follow(upload_code(self.script))
+            self.transport.exec_raw_no_follow(upload_code(self.script, self.mode))
         except (TransportError, OSError) as exc:
             self._drop()
             raise ChannelError(f"cannot start the agent on the board at {self.port}: {exc}") from None

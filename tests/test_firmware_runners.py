@@ -235,3 +235,78 @@ def test_cli_runs_an_example_and_reports_a_firmware_fault(tmp_path):
     assert "firmware error:" in done.stderr and "t = 0.501 s" in done.stderr and "Traceback" not in done.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["interrupted"] is True and summary["duration_s"] == pytest.approx(0.501)
+
+
+STAND_IN_MACHINE = '''
+# The unix port has no ADC, pins or sleep: this stand-in plays the board's hardware. Its "real
+# cell" reads 1.500 V at the ADC pin, falling 1 mV per reading.
+import time
+_uv = [1_501_000]
+class Pin:
+    OUT = 3
+    IN = 1
+    def __init__(self, id, mode=-1, *a, **k):
+        self.v = 0
+    def value(self, x=None):
+        if x is None:
+            return self.v
+        self.v = x
+class ADC:
+    def __init__(self, id, *a, **k):
+        pass
+    def read_uv(self):
+        _uv[0] -= 1000
+        return _uv[0]
+def lightsleep(ms=None):
+    time.sleep_ms(ms)
+def reset_cause():
+    return 1
+PWRON_RESET = 1
+DEEPSLEEP_RESET = 4
+'''
+
+
+def test_serial_board_real_cell_mode_replays_the_boards_decisions(tmp_path):
+    (tmp_path / "machine.py").write_text(STAND_IN_MACHINE)
+    (tmp_path / "fw.py").write_text(
+        "import machine, time\n"
+        "adc, radio = machine.ADC(0), machine.Pin(5, machine.Pin.OUT)\n"
+        "if machine.reset_cause() == machine.DEEPSLEEP_RESET:\n"
+        "    print('woke from deep sleep', adc.read_uv())\n"
+        "else:\n"
+        "    for i in range(3):\n"
+        "        adc.read_uv()\n"
+        "        radio.on()\n"
+        "        time.sleep_ms(50)\n"
+        "        radio.off()\n"
+        "        machine.lightsleep(100)\n"
+        "    machine.deepsleep(100)\n")
+    master, slave = os.openpty()
+    board = subprocess.Popen(micropython_command(), stdin=master, stdout=master, stderr=master, close_fds=True,
+                             cwd=tmp_path)
+    os.close(master)
+    try:
+        scenario = sysim.from_dict({
+            "simulation": {"duration": "3 s", "record_every": "0.05 s"},
+            "storage": {"model": "supercap", "capacitance": "10 mF", "initial_voltage": "3 V"},
+            "load": [{"type": "constant", "name": "radio", "current": "5 mA"}],
+            "firmware": {"script": "fw.py", "runner": f"serial:{os.ttyname(slave)}", "board_mode": "real-cell",
+                         "adc": {"0": {"divider": 0.5}}, "pins": {"5": "radio"}}}, base_dir=str(tmp_path))
+        res = run(scenario)
+    finally:
+        board.kill()
+        board.wait()
+        os.close(slave)
+    s = res.summary
+    assert s["firmware_error"] is None and s["firmware_boots"] == 2 and s["real_cell_readings"] == 4
+    pins = [(t, d[1]) for t, k, d in res.timeline if k == "pin"]
+    assert [level for _, level in pins] == [1, 0] * 3
+    for (t_on, _), (t_off, _) in zip(pins[::2], pins[1::2]):
+        assert 0.045 <= t_off - t_on <= 0.5  # the board's real 50 ms, on the board's clock
+    readings = [d for _, k, d in res.timeline if k == "adc"]
+    assert [round(real, 6) for _, real, _ in readings] == [3.0, 2.998, 2.996, 2.994]  # 1.5 V / 0.5 divider...
+    # ...beside the simulated storage, which the same decisions (5 mA radio, nRF52 MCU) discharge
+    assert readings[0][2] == pytest.approx(3.0, abs=0.01) and readings[-1][2] < readings[0][2] - 0.03
+    assert s["real_vs_sim_max_abs_V"] == pytest.approx(max(abs(r - m) for _, r, m in readings))
+    assert "woke from deep sleep 1497000" in [d for _, k, d in res.timeline if k == "print"]
+    assert "real_0_V" in res.result.columns

@@ -1,12 +1,17 @@
-# sysim firmware agent: entry point on a board (serial runner, hardware-in-the-loop). The host sends
-# kernel.py + machine_api.py + `_SCRIPT = ...; _NAME = ...` + this file through the raw REPL; the
-# protocol then runs over the REPL's own stdin/stdout. Nothing is written to the board's flash.
+# sysim firmware agent: entry point on a board (serial runner). The host sends kernel.py, the mode's
+# API (machine_api.py for hardware in the loop, realcell_api.py for the real cell), then
+# `_MODE = ...; _SCRIPT = ...; _NAME = ...` and this file, through the raw REPL; the protocol then
+# runs over the REPL's own stdin/stdout. Nothing is written to the board's flash.
 
 
 def _board_main():
     import sys
-    install(["machine", "time"])
-    kprint = lambda *a, **k: _K.print(*a, **k)  # noqa: E731
+    if _MODE == "hil":
+        install(["machine", "time"])
+        kprint = lambda *a, **k: _K.print(*a, **k)  # noqa: E731
+    else:
+        install_realcell()
+        kprint = rc_print
     saved = None
     try:
         import builtins
@@ -22,7 +27,10 @@ def _board_main():
         exec(code, {"__name__": "__main__", "print": kprint})
 
     try:
-        serve(link, "board-" + sys.platform, run_script)
+        if _MODE == "hil":
+            serve(link, "board-" + sys.platform, run_script)
+        else:
+            serve_realcell(link, "board-" + sys.platform, run_script)
     finally:
         for name in ("machine", "time", "umachine", "utime"):
             if name in sys.modules:
