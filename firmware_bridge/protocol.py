@@ -110,10 +110,6 @@ class Parser:
         raise ProtocolError(f"not a protocol message: {shown(line)}")
 
 
-def sleep_kind_name(letter: str) -> str:
-    return _SLEEP_KINDS[letter]
-
-
 def ident_ok(name: str) -> bool:
     return bool(_IDENT.match(name))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 
 from sysim.engine.component import Component
 from sysim.engine.simulation import StopRun
@@ -45,6 +46,7 @@ class RealCellRunner(Component):
         self.sim = None
         self._closed = False
         self._allowance = wall_timeout_s
+        weakref.finalize(self, channel.close)
 
     def start(self, sim) -> None:
         self.sim = sim

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from sysim.engine.simulation import StopRun
 
 from .channels import ChannelError, ChannelTimeout
 from .mcu import McuLoad
-from .protocol import Message, Parser, ProtocolError, boot_line, config_line, sleep_kind_name, wake_line
+from .protocol import Message, Parser, ProtocolError, boot_line, config_line, wake_line
 
 PWRON_RESET, HARD_RESET, WDT_RESET, DEEPSLEEP_RESET, SOFT_RESET = 1, 2, 3, 4, 5
 CAUSE_NAMES = {1: "PWRON_RESET", 2: "HARD_RESET", 3: "WDT_RESET", 4: "DEEPSLEEP_RESET", 5: "SOFT_RESET"}
@@ -108,6 +109,7 @@ class FirmwareRunner(Component):
         self.process = None
         self._restored = None
         self._closed = False
+        weakref.finalize(self, channel.close)  # no interpreter outlives a run that was never closed
 
     # --- engine hooks -------------------------------------------------------------------------
     def start(self, sim) -> None:

@@ -310,3 +310,23 @@ def test_serial_board_real_cell_mode_replays_the_boards_decisions(tmp_path):
     assert s["real_vs_sim_max_abs_V"] == pytest.approx(max(abs(r - m) for _, r, m in readings))
     assert "woke from deep sleep 1497000" in [d for _, k, d in res.timeline if k == "print"]
     assert "real_0_V" in res.result.columns
+
+
+def test_the_interpreter_heap_is_limited_like_a_boards(tmp_path):
+    res = run_firmware(tmp_path, """
+        import machine
+        machine.lightsleep(100)
+        blob = bytearray(16 * 1024 * 1024)   # more than the 4 MB MicroPython heap
+    """, runner="micropython", simulation={"duration": "0.25 s", "record_every": "10 ms"})
+    excs = [(t, d) for t, k, d in res.timeline if k == "exception"]
+    assert [t for t, _ in excs] == pytest.approx([0.101, 0.203], abs=1e-12)
+    assert "MemoryError" in excs[0][1] and "fw.py" in excs[0][1]
+    assert res.summary["interrupted"] is False
+
+
+def test_a_serial_port_that_does_not_exist_is_a_clear_start_error(tmp_path):
+    from firmware_bridge.api import FirmwareStartError
+
+    scenario = firmware_scenario(tmp_path, "import machine\n", firmware={"runner": "serial:/dev/ttyNOPE0"})
+    with pytest.raises(FirmwareStartError, match="cannot start the agent on the board at /dev/ttyNOPE0"):
+        run(scenario)

@@ -4,7 +4,6 @@ import sys
 
 import pytest
 
-import sysim
 from firmware_bridge.mcu import MCU_CLASSES
 from firmware_helpers import firmware_scenario
 from firmware_bridge.api import run
