@@ -330,3 +330,23 @@ def test_a_serial_port_that_does_not_exist_is_a_clear_start_error(tmp_path):
     scenario = firmware_scenario(tmp_path, "import machine\n", firmware={"runner": "serial:/dev/ttyNOPE0"})
     with pytest.raises(FirmwareStartError, match="cannot start the agent on the board at /dev/ttyNOPE0"):
         run(scenario)
+
+
+def test_without_greenlet_the_cpython_runner_falls_back_to_a_thread(tmp_path, monkeypatch):
+    import firmware_bridge.inprocess as inprocess
+
+    script = """
+        import machine, time
+        radio = machine.Pin(5, machine.Pin.OUT)
+        for i in range(5):
+            radio.on()
+            time.sleep_ms(10)
+            radio.off()
+            machine.lightsleep(500)
+        machine.deepsleep(1000)
+    """
+    fast = run_firmware(tmp_path, script, simulation={"duration": "10 s"})
+    monkeypatch.setattr(inprocess, "greenlet", None)
+    slow = run_firmware(tmp_path, script, simulation={"duration": "10 s"})
+    assert comparable(slow.timeline) == comparable(fast.timeline)
+    assert [t for t, k, _ in fast.timeline if k == "boot"] == pytest.approx([0.0, 3.561, 7.122], abs=1e-12)
