@@ -7,3 +7,4 @@ from __future__ import annotations
 import device_models.config  # noqa: F401
 import harvesters.config  # noqa: F401
 import loads.config  # noqa: F401
+import firmware_bridge.config  # noqa: F401

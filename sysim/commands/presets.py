@@ -12,7 +12,7 @@ console = Console(highlight=False)
 def add_parser(sub) -> None:
     p = sub.add_parser("presets", help="list the preset library with sources")
     p.add_argument("name", nargs="?", help="show one preset in full")
-    p.add_argument("--kind", choices=["storage", "harvester", "pmic", "load"], help="only this library")
+    p.add_argument("--kind", choices=["storage", "harvester", "pmic", "load", "mcu"], help="only this library")
     p.set_defaults(handler=main)
 
 

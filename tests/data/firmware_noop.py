@@ -1,0 +1,2 @@
+import machine
+machine.lightsleep(1000)
