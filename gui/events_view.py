@@ -77,15 +77,29 @@ class EventLog(QtWidgets.QWidget):
         layout.addWidget(self.view)
         self.count_label = QtWidgets.QLabel("no events")
         layout.addWidget(self.count_label)
+        self._pending: list = []
+        self._flush_timer = QtCore.QTimer(self, singleShot=True, interval=250)
+        self._flush_timer.timeout.connect(self.flush)
 
     def append(self, events: list) -> None:
+        """Queue events; they are shown in batches a few times a second (a brown-out loop can
+        log hundreds per second, and each insert repaints the table)."""
+        self._pending.extend(events)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
         at_bottom = self.view.verticalScrollBar().value() >= self.view.verticalScrollBar().maximum() - 2
-        self.model.append(events)
+        self.model.append(self._pending)
+        self._pending = []
         self.count_label.setText(f"{len(self.model.events):,} events")
         if at_bottom:
             self.view.scrollToBottom()
 
     def clear(self) -> None:
+        self._pending = []
         self.model.clear()
         self.count_label.setText("no events")
 

@@ -24,7 +24,7 @@ from .plots import PlotPanel
 from .run_controls import RunControls
 from .rundata import RunData
 from .tomlio import read_scenario, write_scenario
-from .worker import RunControl, SimWorker
+from .worker import RunControl, SimWorker, warm_up
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -67,6 +67,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setObjectName("events_dock")
         dock.setWidget(bottom)
         self.addDockWidget(QtCore.Qt.BottomDockWidgetArea, dock)
+        self.resizeDocks([dock], [190], QtCore.Qt.Vertical)
         self.controls = RunControls(self)
         self.addToolBar(self.controls)
         self._menus()
@@ -82,6 +83,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._redraw = QtCore.QTimer(self, interval=100)
         self._redraw.timeout.connect(self._refresh_plots)
         self._redraw.start()
+        warm_up()
 
     # --- menus --------------------------------------------------------------------------------
     def _menus(self) -> None:
@@ -300,12 +302,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _refresh_plots(self) -> None:
         start = time.perf_counter()
         self.plots.refresh()
-        cost = time.perf_counter() - start
-        # keep redraws a small share of the GUI thread's time however large the trace grows
-        self._redraw.setInterval(int(min(1000, max(100, 8000 * cost))))
+        cost = time.perf_counter() - start + self.plots.paint_s
+        # keep redraws (taking in rows + repainting) under a tenth of the GUI thread's time
+        self._redraw.setInterval(int(min(2000, max(100, 10_000 * cost))))
 
     def _finished(self, result) -> None:
         self.result = result
+        self.events.flush()
         self._end_run()
         self.plots.mark_dirty()
         self.plots.refresh()

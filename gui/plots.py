@@ -13,6 +13,8 @@ and spikes never disappear.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
@@ -55,6 +57,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self._lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._threshold_levels: dict[str, tuple[str, float]] = {}
         self._dirty = False
+        self.paint_s = 0.0  # wall time of the last repaint (the window paces its redraws by it)
         self._view_timer = QtCore.QTimer(self, singleShot=True, interval=30)
         self._view_timer.timeout.connect(self._draw)
         self.plots["voltage"].sigXRangeChanged.connect(lambda *_: self._view_timer.start())
@@ -62,6 +65,9 @@ class PlotPanel(pg.GraphicsLayoutWidget):
     def _add_plot(self, row: int, title: str, unit: str, legend: bool = True) -> pg.PlotItem:
         plot = self.addPlot(row=row, col=0)
         plot.setLabel("left", title, units=unit)
+        # a fixed axis width keeps the stacked plots aligned and spares a relayout of the whole
+        # panel whenever a tick label grows a digit during a run
+        plot.getAxis("left").setWidth(62)
         plot.getViewBox().setDefaultPadding(0.06)
         plot.enableAutoRange(x=False, y=True)
         if legend:  # a legend on a hidden plot upsets pyqtgraph's teardown
@@ -178,7 +184,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         """Give each curve the envelope of its series for the visible window."""
         x0, x1 = self.plots["voltage"].viewRange()[0]
         margin = 0.1 * (x1 - x0)
-        points = max(400, 2 * int(self.plots["voltage"].getViewBox().width()))
+        points = max(400, int(self.plots["voltage"].getViewBox().width()))  # a min/max pair per 2 px
         for role, series in self._series.items():
             label = self.runs[role].label if self.runs.get(role) is not None else role
             for (plot_key, name), (x, y, color) in series.items():
@@ -189,12 +195,24 @@ class PlotPanel(pg.GraphicsLayoutWidget):
 
     def _make_curve(self, role, plot_key, name, color, label) -> pg.PlotDataItem:
         style = QtCore.Qt.SolidLine if role == "run" else QtCore.Qt.DashLine
-        pen = pg.mkPen(color, width=1.3 if role == "run" else 1.0, style=style)
-        legend = name if role == "run" and self.runs["ref"] is None else f"{name} · {label or role}"
+        pen = pg.mkPen(color, width=1, style=style)  # 1 px cosmetic: the fastest raster path
+        if role == "run":
+            legend = name if self.runs["ref"] is None or plot_key != "voltage" else f"{name} · {label}"
+        else:  # one legend entry says which run is dashed; the colours match the run's curves
+            legend = f"{label or 'reference'} (dashed)" if (plot_key, name) == ("voltage", "terminal") else None
         curve = pg.PlotDataItem(pen=pen, name=legend, connect="finite")
         self.plots[plot_key].addItem(curve)
+        if name.endswith("(sampled)"):
+            # instantaneous values at the sample times alias with pulses; shown on request
+            # (click the legend entry)
+            curve.setVisible(False)
         self.curves[(role, plot_key, name)] = curve
         return curve
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        start = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_s = time.perf_counter() - start
 
     # --- view ---------------------------------------------------------------------------------
     def show_time(self, t_s: float, span_s: float) -> None:

@@ -6,6 +6,8 @@ as fast as the engine goes (that is what "run to end" switches to).
 """
 from __future__ import annotations
 
+import time
+
 from PySide6 import QtCore, QtWidgets
 
 from sysim.units import UnitError, format_duration, parse_quantity
@@ -26,12 +28,14 @@ class RunControls(QtWidgets.QToolBar):
     def __init__(self, parent=None):
         super().__init__("run", parent)
         self.setObjectName("run_controls")
-        self.run_action = self.addAction("▶ Run")
+        icon = self.style().standardIcon
+        self.setToolButtonStyle(QtCore.Qt.ToolButtonTextBesideIcon)
+        self.run_action = self.addAction(icon(QtWidgets.QStyle.SP_MediaPlay), "Run")
         self.run_action.setToolTip("run the scenario at the chosen speed (Ctrl+R)")
-        self.pause_action = self.addAction("⏸ Pause")
+        self.pause_action = self.addAction(icon(QtWidgets.QStyle.SP_MediaPause), "Pause")
         self.pause_action.setCheckable(True)
-        self.stop_action = self.addAction("■ Stop")
-        self.to_end_action = self.addAction("⏭ Run to end")
+        self.stop_action = self.addAction(icon(QtWidgets.QStyle.SP_MediaStop), "Stop")
+        self.to_end_action = self.addAction(icon(QtWidgets.QStyle.SP_MediaSkipForward), "Run to end")
         self.to_end_action.setToolTip("as fast as possible to the end of the run")
         self.addSeparator()
         self.addWidget(QtWidgets.QLabel(" speed "))
@@ -58,10 +62,11 @@ class RunControls(QtWidgets.QToolBar):
         self.to_end_action.triggered.connect(self.to_end_clicked)
         self.speed_combo.activated.connect(lambda _: self.speed_changed.emit())
         self.speed_combo.lineEdit().editingFinished.connect(self.speed_changed)
+        self._shown_at = 0.0
         self.set_running(False)
 
     def _paused(self, paused: bool) -> None:
-        self.pause_action.setText("▶ Resume" if paused else "⏸ Pause")
+        self.pause_action.setText("Resume" if paused else "Pause")
         self.pause_toggled.emit(paused)
 
     def speed(self, duration_s: float) -> float | None:
@@ -88,10 +93,14 @@ class RunControls(QtWidgets.QToolBar):
         if not running and self.pause_action.isChecked():
             self.pause_action.blockSignals(True)
             self.pause_action.setChecked(False)
-            self.pause_action.setText("⏸ Pause")
+            self.pause_action.setText("Pause")
             self.pause_action.blockSignals(False)
 
     def show_progress(self, t_s: float, t_end_s: float, wall_s: float) -> None:
+        now = time.perf_counter()
+        if now - self._shown_at < 0.2 and t_s < t_end_s:
+            return  # a few updates a second are enough to read
+        self._shown_at = now
         self.progress.setValue(int(1000 * t_s / t_end_s) if t_end_s > 0 else 0)
         rate = f" · {t_s / wall_s:,.0f}× real time" if wall_s > 0.2 else ""
         self.status.setText(f" {format_duration(t_s)} of {format_duration(t_end_s)}{rate}")

@@ -45,6 +45,13 @@ def run_in_child(conn, data: dict, source: str, base_dir: str, control: SharedCo
                  emit_interval_s: float) -> None:
     """Process entry point: validate ``data`` exactly as the panel did, run it, stream results."""
     try:
+        import os
+
+        if hasattr(os, "nice"):
+            os.nice(5)  # the window's thread is scheduled first when both want a core
+    except OSError:
+        pass
+    try:
         from sysim.errors import ScenarioError
         from sysim.scenario.loader import from_dict
 

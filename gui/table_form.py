@@ -241,7 +241,7 @@ class TableForm(QtWidgets.QWidget):
         first = re.split(r"[.\[]", key, maxsplit=1)[0] if key else ""
         if first in self.editors:
             self.editors[first].set_error(message if key == first else f"{key}: {message}")
-        elif first and first not in ("preset", self.selector) and self.other.isVisible():
+        elif first and isinstance(self.other.value(), dict) and first in self.other.value():
             self.other.set_error(f"{key}: {message}")
         else:
             self.section_error.setText(f"{key}: {message}" if key else message)

@@ -2,8 +2,8 @@
 
 Each table is checked with the very call ``sysim.from_dict`` makes for it (so every message is the
 one ``sysim run`` would print for the same file), which lets the panel show a problem in every
-table at once; when every table is fine, ``sysim.from_dict`` itself runs the cross-table checks and
-returns the :class:`sysim.Scenario` to run.
+table at once; ``sysim.from_dict`` itself then runs (top-level keys, cross-table checks) and returns
+the :class:`sysim.Scenario` to run.
 """
 from __future__ import annotations
 
@@ -46,12 +46,13 @@ def check(data: dict, source: str = "<gui>", base_dir: str = ".") -> tuple[Scena
     for key, table in registry.TOP_LEVEL_TABLES.items():
         if isinstance(data.get(key), dict):
             attempt(loader.validate, table, data[key], source, key, context)
-    if errors:
-        return None, errors
-    try:
-        return loader.from_dict(data, source=source, base_dir=base_dir), []
+    try:  # the authority: top-level keys, cross-table checks, and the Scenario itself
+        scenario = loader.from_dict(data, source=source, base_dir=base_dir)
     except ScenarioError as exc:
-        return None, [exc]
+        if all(exc.message != e.message for e in errors):
+            errors.insert(0, exc)
+        return None, errors
+    return (None, errors) if errors else (scenario, [])
 
 
 def split_key(key: str | None) -> tuple[str, int | None, str]:
