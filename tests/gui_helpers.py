@@ -77,3 +77,10 @@ def wait_until(predicate, timeout_s: float = 30.0) -> None:
             raise AssertionError("timed out")
         QtWidgets.QApplication.processEvents(QtCore.QEventLoop.AllEvents, 20)
         time.sleep(0.002)
+
+
+def quiet(duration: str, record_every: str) -> dict:
+    """EXPECTED with the radio every 15 min: few events, so long runs are quick."""
+    radio = {**EXPECTED["load"][0], "period": "15 min"}
+    return {**EXPECTED, "simulation": {"duration": duration, "record_every": record_every},
+            "load": [radio, EXPECTED["load"][1]]}
