@@ -54,7 +54,8 @@ class FieldEditor(QtWidgets.QWidget):
 
     @property
     def error(self) -> str:
-        return self.error_label.text() if self.error_label.isVisible() or self.error_label.text() else ""
+        """The message shown under the field ('' when the value is fine)."""
+        return self.error_label.text()
 
 
 class LineEditor(FieldEditor):

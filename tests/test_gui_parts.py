@@ -106,3 +106,60 @@ def test_this_pyside6_keeps_the_reference_count_of_true():
         emitter.signal.emit(k)
     assert len(received) == 300
     assert abs(sys.getrefcount(True) - before) < 50
+
+
+def test_run_process_streams_rows_events_and_the_levels_components_watch(monkeypatch):
+    """The run side (normally in its own process) driven in-process through a fake pipe, with a
+    PMIC-like component that watches a power-good level on the storage terminal."""
+    from gui.sim_process import SharedControl, _Run
+    from sysim.engine.component import Component, ComponentWatch
+    from sysim.scenario import registry
+    from sysim.scenario.fields import Quantity, Table
+
+    class PowerGood(Component):
+        kind = "source"
+        name = "pmic"
+
+        def __init__(self, level):
+            self.level, self.good = level, True
+
+        def watches(self, sim):
+            return [ComponentWatch("terminal", self.level, "falling" if self.good else "rising", "power-good")]
+
+        def on_watch(self, sim, key):
+            self.good = not self.good
+            sim.log(self.name, "power good" if self.good else "power not good")
+
+    class TestPmic(Table):
+        model: str
+        v_good: Quantity("voltage", positive=True)
+
+        def build(self, ctx, harvesters):
+            return [*harvesters, PowerGood(self.v_good)]
+
+    monkeypatch.setitem(registry.PMICS, "test-pmic", TestPmic)
+    scenario = sysim.from_dict({**EXPECTED, "pmic": {"model": "test-pmic", "v_good": "2.2 V"}})
+
+    class Pipe:
+        def __init__(self):
+            self.messages = []
+
+        def send(self, message):
+            self.messages.append(message)
+
+    class Flag:
+        def __init__(self, value):
+            self.value = value
+
+    pipe = Pipe()
+    _Run(pipe, scenario, SharedControl(Flag(0), Flag(0), Flag(0.0), Flag(0)), 0.0).run()
+    kinds = [k for k, _ in pipe.messages]
+    assert kinds[0] == "started" and kinds[-1] == "finished"
+    rows = np.concatenate([p for k, p in pipe.messages if k == "rows"])
+    api = sysim.simulate(scenario)
+    assert len(rows) == len(api.rows) == dict(pipe.messages)["finished"]["rows"]
+    levels = [p for k, p in pipe.messages if k == "thresholds"][-1]
+    assert levels["pmic: power-good"] == ("terminal", 2.2)
+    events = [e for k, p in pipe.messages if k == "events" for e in p]
+    assert [(e.source, e.message) for e in events] == [(e.source, e.message) for e in api.events]
+    assert any(e.message == "power not good" for e in events)

@@ -228,3 +228,57 @@ def test_rundata_from_a_trace_file_rejects_other_csv(tmp_path):
     path.write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="not a sysim trace"):
         RunData.from_csv(path)
+
+
+def test_firmware_console_shows_only_what_firmware_components_logged(qtbot):
+    from gui.events_view import FirmwareConsole
+    from sysim.engine.simulation import EventRecord
+
+    console = FirmwareConsole()
+    qtbot.addWidget(console)
+    console.set_sources(["fw"])
+    console.append_events([EventRecord(1.5, "storage", "brown-out"), EventRecord(2.25, "fw", "hello from main.py"),
+                           EventRecord(3.0, "fw", "reset (brown-out)")])
+    assert console.toPlainText().splitlines() == ["[    2.250000 s] hello from main.py",
+                                                  "[    3.000000 s] reset (brown-out)"]
+
+
+def test_closing_the_window_ends_a_running_simulation(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.panel.set_scenario_data(quiet("365 d", "1 h"))
+    assert window.start_run(speed=3600.0)  # would take a year of hours: 2.4 h of wall time
+    wait_until(lambda: window.run_data is not None and window.run_data.count > 2)
+    process = window.worker.process
+    start = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - start < 10.0
+    assert not process.is_alive()
+    assert window.worker is None
+
+
+def test_pack_cells_get_their_own_plot_and_watched_levels_land_on_the_right_axis(window):
+    columns = ["time_s", "voltage_V", "current_A", "soc", "stored_energy_J", "energy_harvested_J",
+               "energy_to_loads_J", "energy_lost_J", "loads_on", "charging", "cell1_V", "cell2_V", "radio_A"]
+    rows = np.zeros((50, len(columns)))
+    rows[:, 0] = np.arange(50) * 60.0
+    rows[:, 10], rows[:, 11] = 1.2 + 0.001 * np.arange(50), 1.25 - 0.001 * np.arange(50)
+    rows[:, 1] = rows[:, 10] + rows[:, 11]
+    data = RunData(columns, {"radio": "load"})
+    data.append(rows)
+    window._storage_levels = {"_series": 2, "brown-out": ("voltage", 2.0)}
+    window._started({"columns": columns, "kinds": {"radio": "load"}, "firmware": []})
+    window._rows(rows)
+    window.plots.refresh()
+    assert "cells" in window.plots.plots
+    x, y = window.plots.series_data("run", "cells", "cell2")
+    np.testing.assert_array_equal(y, rows[:, 11])
+    window._thresholds({"pmic: power-good": ("terminal", 2.2), "fw: low cell": ("cell", 1.1)})
+    levels = window.plots.thresholds
+    assert levels["pmic: power-good"] == ("voltage", 2.2)
+    assert levels["fw: low cell"] == ("cells", 1.1)
+    assert levels["brown-out (cell)"] == ("cells", 1.0)
+    # identical cells (no per-cell columns): a per-cell level is drawn on the terminal axis × series
+    window._started({"columns": columns[:10] + ["radio_A"], "kinds": {"radio": "load"}, "firmware": []})
+    window._thresholds({"fw: low cell": ("cell", 1.1)})
+    assert window.plots.thresholds["fw: low cell (×2)"] == ("voltage", 2.2)
