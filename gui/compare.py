@@ -95,8 +95,10 @@ class CompareView(QtWidgets.QWidget):
             a = (ref or {}).get(key)
             b = (run or {}).get(key)
             delta = b - a if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
+            if delta is not None and abs(delta) <= 1e-9 * max(abs(a), abs(b)):
+                delta = 0  # rounding, not a difference
             cells = (format_value(a, unit) if ref else "", format_value(b, unit) if run else "",
-                     format_value(delta, "s" if unit == "duration" else unit) if delta is not None and ref else "")
+                     format_value(delta, unit) if delta is not None and ref else "")
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
         if diffs:

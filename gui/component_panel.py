@@ -36,6 +36,7 @@ class ComponentPanel(QtWidgets.QScrollArea):
         self.errors: list[ScenarioError] = []
         self._unknown_top: dict = {}
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         body = QtWidgets.QWidget()
         self.setWidget(body)
         layout = QtWidgets.QVBoxLayout(body)

@@ -43,6 +43,9 @@ class TableForm(QtWidgets.QWidget):
         self.preset_combo.setObjectName("preset")
         self.select_combo = QtWidgets.QComboBox()
         self.select_combo.setObjectName(selector or "table")
+        for combo in (self.preset_combo, self.select_combo):  # long preset titles must not widen the panel
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
         if kind is not None:
             header.addRow("preset", self.preset_combo)
         if selector is not None:

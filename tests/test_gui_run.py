@@ -52,19 +52,24 @@ def test_node_built_through_widgets_plots_what_the_api_computes(qtbot, window):
     assert api.summary["brownouts"] >= 1  # the node browns out at night: events to show
     assert result.summary["brownouts"] == api.summary["brownouts"]
     assert window.run_data.count == len(api.rows) == 12 * 3600 // 53 + 2  # samples + the end row
-    expected = api_series(api)
+    # 1. lossless transport: what is plotted is exactly what the run recorded
     plotted = {key[1:]: window.plots.series_data(*key) for key in window.plots.curves if key[0] == "run"}
-    assert set(plotted) == set(expected)
-    for key, (x, y) in expected.items():
+    own = api_series(result)
+    assert set(plotted) == set(own)
+    for key, (x, y) in own.items():
+        np.testing.assert_array_equal(plotted[key][0], x, err_msg=str(key))
+        np.testing.assert_allclose(plotted[key][1], y, rtol=1e-12, atol=0, err_msg=str(key))
+    # 2. ... and that equals the Python API's run. The GUI's run is cut into chunks for streaming,
+    # so its rounding differs: compare each series at 1e-9 of its physical scale (energies: the
+    # largest ledger total; power and mean current: that energy over one 53 s interval).
+    energy = max(api.column(c).max() for c in ("energy_harvested_J", "energy_to_loads_J", "energy_lost_J",
+                                                "stored_energy_J"))
+    scale = {"voltage": 3.0, "charge": 1.0, "ledger": energy, "power": energy / 53.0,
+             "current": energy / 53.0 / 1.5}
+    for key, (x, y) in api_series(api).items():
         px, py = plotted[key]
         np.testing.assert_allclose(px, x, rtol=1e-12, err_msg=str(key))
-        # The GUI's run is chunked for streaming, so its rounding differs from the API's (the
-        # cumulative energies agree to ~1e-11 relative). Power and mean current are differences of
-        # cumulative energies over 53 s: compare them at 1e-9 of the energy scale per interval.
-        atol = 1e-15
-        if key[0] in ("power", "current") and "sampled" not in key[1]:
-            energy = max(api.column(c).max() for c in ("energy_harvested_J", "energy_to_loads_J", "energy_lost_J"))
-            atol = 1e-9 * energy / 53.0 / (1.0 if key[0] == "power" else 1.5)
+        atol = 1e-9 * (1e-3 if "sampled" in key[1] else scale[key[0]])
         np.testing.assert_allclose(py, y, rtol=1e-9, atol=atol, err_msg=str(key))
     # the event log shows the engine's events, in order
     logged = [(e.t, e.source, e.message) for e in window.events.model.events]
