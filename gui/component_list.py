@@ -69,7 +69,8 @@ class ComponentList(QtWidgets.QWidget):
         return form
 
     def remove(self, index: int) -> None:
-        form, box = self.forms.pop(index), self._boxes.pop(index)
+        self.forms.pop(index)
+        box = self._boxes.pop(index)
         box.setParent(None)
         box.deleteLater()
         for i, f in enumerate(self.forms):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from PySide6 import QtGui, QtWidgets
