@@ -118,6 +118,31 @@ class Recorder:
             return np.empty((0, len(self.columns)))
         return np.concatenate(parts)
 
+    @property
+    def rows_recorded(self) -> int:
+        """Number of rows recorded so far (in memory or streamed)."""
+        return self.rows_written + self._fill
+
+    def rows_since(self, start: int) -> np.ndarray:
+        """A copy of rows ``start, start+1, ...`` recorded so far, for live displays that poll
+        during a run; only those rows are copied. Rows already streamed to a file are no longer
+        held: asking for them raises ValueError."""
+        start = max(int(start), 0)
+        parts, offset = [], 0
+        if self._stream_path:
+            offset = self.rows_written
+            if start < offset:
+                raise ValueError(f"rows before {offset} were streamed to {self._stream_path}")
+        for chunk in self._chunks:
+            if start < offset + len(chunk):
+                parts.append(chunk[max(start - offset, 0):])
+            offset += len(chunk)
+        if self._fill and start < offset + self._fill:
+            parts.append(self._buffer[max(start - offset, 0): self._fill])
+        if not parts:
+            return np.empty((0, len(self.columns)))
+        return np.concatenate(parts)  # always a copy, even of one part
+
     def finish(self) -> str | None:
         """Flush the last rows; when streaming, move the CSV into place atomically."""
         if self._stream_path:

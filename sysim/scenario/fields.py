@@ -6,6 +6,7 @@ bare SI number, checks the dimension with pint (sysim.units) and the sign, and s
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -14,6 +15,18 @@ from sysim.units import UnitError, format_quantity, parse_quantity
 
 _UNIT_FOR = {"capacitance": "F", "resistance": "Ω", "voltage": "V", "current": "A", "time": "s",
              "power": "W", "energy": "J", "charge": "C", "area": "m²", "frequency": "Hz", "length": "m"}
+
+
+@dataclass(frozen=True)
+class QuantitySpec:
+    """What a :func:`Quantity` field holds, for tools that introspect the tables (the GUI shows
+    the unit next to the field). Pydantic ignores it."""
+
+    dimension: str
+    unit: str
+    positive: bool = False
+    non_negative: bool = False
+    allow_inf: bool = False
 
 
 def Quantity(dimension: str, *, positive: bool = False, non_negative: bool = False,
@@ -36,7 +49,8 @@ def Quantity(dimension: str, *, positive: bool = False, non_negative: bool = Fal
             raise ValueError(f"must be at most {maximum:g}, got {number:g}")
         return number
 
-    return Annotated[float, BeforeValidator(parse)]
+    spec = QuantitySpec(dimension, _UNIT_FOR.get(dimension, ""), positive, non_negative, allow_inf)
+    return Annotated[float, BeforeValidator(parse), spec]
 
 
 def Count(minimum: int = 1, maximum: int = 10_000):
