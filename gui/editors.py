@@ -193,8 +193,10 @@ class RowsEditor(FieldEditor):
             self.grid.removeRow(r)
             self.edited.emit()
 
-    def set_cell(self, row: int, column: int, text: str) -> None:
-        """Type into one cell as a user would."""
+    def set_cell(self, row: int, column: int | str, text: str) -> None:
+        """Type into one cell as a user would; ``column`` is an index or a key (``"duration"``)."""
+        if isinstance(column, str):
+            column = [c.key for c in self.spec.columns].index(column)
         self.grid.item(row, column).setText(text)
 
     def value(self) -> Any:

@@ -45,7 +45,8 @@ def test_a_newly_registered_table_gets_a_form_with_units(qtbot, monkeypatch):
     panel = ComponentPanel()
     qtbot.addWidget(panel)
     form = panel.loads.add(type_="blink")
-    assert list(form.editors) == ["name", "rail", "current", "blink_every", "colour", "pattern"]
+    common = [k for k in LoadCommon.model_fields if k not in ("type", "preset")]  # type/preset: choosers
+    assert list(form.editors) == common + ["current", "blink_every", "colour", "pattern"]
     specs = {s.key: s for s in table_fields(BlinkTable)}
     assert (specs["current"].kind, specs["current"].unit, specs["current"].doc) == ("quantity", "A", "LED current while lit")
     assert specs["colour"].choices == ("red", "green")

@@ -221,14 +221,11 @@ def test_png_export_and_a_run_error_is_shown(qtbot, window, tmp_path):
     run_and_wait(qtbot, window)
     png = window.export_png(tmp_path / "plot.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
-    # a rail that does not exist is found when the node is built: shown at the field
+    # a rail that does not exist is refused before the run starts, with the loader's own message
     bad = {**EXPECTED, "load": [{**EXPECTED["load"][1], "rail": "nowhere"}]}
     window.panel.set_scenario_data(bad)
-    with qtbot.waitSignal(window.run_failed, timeout=30000) as blocker:
-        assert window.start_run(speed=None)
-    error = blocker.args[0]
-    assert isinstance(error, sysim.ScenarioError) and error.key == "mcu.rail"
-    assert "unknown rail 'nowhere'" in error.reason
+    assert not window.start_run(speed=None)
+    assert [(e.key, e.reason.split(";")[0]) for e in window.panel.errors] == [("load[0].rail", "unknown rail 'nowhere'")]
 
 
 def test_rundata_from_a_trace_file_rejects_other_csv(tmp_path):
