@@ -17,8 +17,11 @@ ESR dip of a load pulse.
   not converting (sampling, dark, input below its minimum, over-voltage) and also while converting
   unless the efficiency table already includes it (``efficiency_includes_quiescent``, true for
   tables measured at the storage terminal as datasheets do).
-* ``full`` (over-voltage ``v_ov`` reached): the charger stops until the store falls by
-  ``v_ov_hysteresis``.
+* ``full`` (over-voltage ``v_ov`` reached): with ``over_voltage = "hold"`` (default) the charger's
+  fast on/off at VBAT_OV is represented by its average, the harvest throttled to exactly what holds
+  the store level ("OV clamp", §3.3; sysim.engine.hold), until the harvest can no longer hold it and
+  the store falls by ``v_ov_hysteresis``; with ``"stop"`` the charger stops outright until then
+  (a sawtooth of one full charge and discharge of the hysteresis band per cycle).
 * Power good (``v_pg_on`` rising / ``v_pg_off`` falling, with hysteresis) switches the PMIC's
   output rail (``rail = "pmic"`` loads); an optional buck converter turns the rail's load into
   storage-side power with its efficiency (:mod:`harvesters.pmic_rail`).
@@ -59,6 +62,7 @@ class PmicParameters:
     efficiency_includes_quiescent: bool = True
     v_ov: float = 4.2                       # V
     v_ov_hysteresis: float = 0.02           # V
+    over_voltage: str = "hold"              # "hold" | "stop"
     v_pg_on: float | None = None            # V, rising
     v_pg_off: float | None = None           # V, falling
     buck_voltage: float | None = None       # V
@@ -143,7 +147,7 @@ class Pmic(Component):
                 return ConstantSchedule(())
             accounts = tuple(self._harvested(shares, -1.0 / eta, 0.0)) + ((f"lost/converter/{name}", -(1.0 / eta - 1.0), 0.0),)
             return ConstantSchedule((Draw(name, power_W=-eta * p_in, accounts=accounts, label="cold start"),))
-        if state == "full" or v_in < p.input_voltage_min or p_in <= 0.0 or p_in < p.input_power_min:
+        if (state == "full" and p.over_voltage == "stop") or v_in < p.input_voltage_min or p_in <= 0.0 or p_in < p.input_power_min:
             return idle
         eta = p.boost(v_in, p_in)
         if eta <= 0.0:
@@ -157,6 +161,15 @@ class Pmic(Component):
                     label="mppt sampling")
         sampling = (lost, iq) if iq else (lost,)
         return PeriodicSchedule.from_durations([(p.mppt_sample_time, sampling)], p.mppt_period, converting)
+
+    @property
+    def hold_storage(self) -> bool:
+        """Full and holding: the engine throttles this PMIC's harvest to keep the store level."""
+        return self.state == "full" and self.p.over_voltage == "hold"
+
+    @property
+    def hold_level(self) -> float:
+        return self.p.v_ov
 
     # --- thresholds --------------------------------------------------------------------------
     def watches(self, sim) -> list[ComponentWatch]:

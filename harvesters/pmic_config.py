@@ -80,6 +80,8 @@ class PmicTable(Table):
     boost_efficiency: Union[BoostEfficiencyTable, float]
     v_ov: Quantity("voltage", positive=True)
     v_ov_hysteresis: Quantity("voltage", positive=True) = 0.02
+    #: at v_ov: "hold" the store level (the charger's fast on/off, averaged) or "stop" charging
+    over_voltage: Literal["hold", "stop"] = "hold"
     v_pg_on: Optional[Quantity("voltage", positive=True)] = None
     v_pg_off: Optional[Quantity("voltage", positive=True)] = None
     buck_voltage: Optional[Quantity("voltage", positive=True)] = None
@@ -125,7 +127,7 @@ class PmicTable(Table):
             input_power_min=self.input_power_min, mppt_ratio=self.mppt_ratio, mppt_period=self.mppt_period,
             mppt_sample_time=self.mppt_sample_time, quiescent_current=self.quiescent_current,
             efficiency_includes_quiescent=self.efficiency_includes_quiescent, v_ov=self.v_ov,
-            v_ov_hysteresis=self.v_ov_hysteresis, v_pg_on=self.v_pg_on, v_pg_off=self.v_pg_off,
+            v_ov_hysteresis=self.v_ov_hysteresis, over_voltage=self.over_voltage, v_pg_on=self.v_pg_on, v_pg_off=self.v_pg_off,
             buck_voltage=self.buck_voltage, buck=buck)
 
     def build(self, ctx, harvesters):

@@ -5,10 +5,10 @@
   loads come back once every cell is at or above ``v_min + v_min_hysteresis`` with the loads off.
   If switching the loads back on drops a cell below ``v_min`` at once, that is a new brown-out:
   the brown-out loop of a real node, counted as such.
-* Over-voltage: when any cell's internal (open-circuit) voltage reaches ``v_max``, charging stops:
-  the harvest is throttled to the average load current of the duty cycle ("OV clamp: harvest
-  throttled to the load current", models-and-numerics.md §3.3) so the store floats. Charging
-  resumes when the weakest-held cell falls to ``v_max - v_max_hysteresis``. The internal voltage is
+* Over-voltage: when any cell's internal (open-circuit) voltage reaches ``v_max``, charging stops
+  being free: the harvest is throttled to what holds the store level ("OV clamp: harvest throttled
+  to the load current", models-and-numerics.md §3.3; sysim.engine.hold). Charging resumes when
+  the harvest can no longer hold it and a cell falls to ``v_max - v_max_hysteresis``. The internal voltage is
   used because the ESR step of the charging current itself must not toggle the comparator.
 """
 from __future__ import annotations
@@ -95,10 +95,3 @@ class Protection:
     def uptime(self, t_end: float) -> float:
         down = self.downtime + (t_end - self._off_since if self._off_since is not None else 0.0)
         return 1.0 - down / t_end if t_end > 0 else 1.0
-
-
-def throttle_factor(load_avg_A: float, harvest_avg_A: float) -> float:
-    """Fraction of the harvest to pass while over-voltage holds: just enough for the loads."""
-    if harvest_avg_A >= 0.0:  # nothing is charging
-        return 1.0
-    return min(1.0, max(0.0, load_avg_A / -harvest_avg_A)) if math.isfinite(load_avg_A) else 1.0

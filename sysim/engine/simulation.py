@@ -22,7 +22,8 @@ from device_models.base import StorageModel
 from .component import Component
 from .draws import Draw
 from .ledger import Ledger
-from .protection import Protection, ProtectionSettings, throttle_factor
+from .hold import HOLD_BAND_V, hold_factor
+from .protection import Protection, ProtectionSettings
 from .recorder import Recorder
 from .regime import _currents
 from .schedule import PhaseMerger, PhaseTable, build_phases
@@ -100,6 +101,7 @@ class Simulation:
         self.method = "auto"
         self._temperature_steps = _temperature_steps(options.temperature)
         self._applied_temperature = None
+        self._hold_factors: dict = {}
         self.temperature = self._temperature_steps[0][1] if self._temperature_steps else None
         self._last_crossing: tuple | None = None
         self._chatter = 0
@@ -131,23 +133,36 @@ class Simulation:
         t_next = self._next_temperature_change(t)
         if t_next < table.end_s:
             table = table.with_end(t_next)
-        if not self.protection.charging:
-            table = self._throttled(table)
+        holders, level = self._holders()
+        if holders:
+            table = self._held(table, holders, level)
         return table
 
-    def _throttled(self, table: PhaseTable) -> PhaseTable:
-        currents = _currents(table.channels, table.member, self.stepper.open_circuit(),
-                             self.stepper.system.series_resistance)
-        weights = np.ones(1) if table.endless else table.h_ns / table.h_ns.sum()
-        is_source = np.array([self.kinds.get(d.owner) == "source" for d in table.channels], dtype=bool)
-        per_channel = currents @ weights
-        harvest = float(per_channel[is_source].sum()) if is_source.any() else 0.0
-        load = float(per_channel[~is_source].sum()) if (~is_source).any() else 0.0
-        factor = throttle_factor(load, harvest)
+    def _holders(self) -> tuple[frozenset, float]:
+        """Components whose harvest is held at a level now, and the level (open-circuit V)."""
+        holders, levels = set(), []
+        for c in self.components:
+            if getattr(c, "hold_storage", False):
+                holders.add(c.name)
+                levels.append(getattr(c, "hold_level", math.inf))
+        if not self.protection.charging and self.protection.s.v_max is not None:
+            holders |= {c.name for c in self.components if c.kind == "source"}
+            levels.append(self.protection.s.v_max * self.model.series)
+        return frozenset(holders), min(levels, default=math.inf)
+
+    def _held(self, table: PhaseTable, holders: frozenset, level: float) -> PhaseTable:
+        """The table with the holders' harvest throttled to keep the store level (sysim.engine.hold);
+        the factor is kept for the hold episode, per set of draws."""
+        sources = np.array([d.owner in holders and self.kinds.get(d.owner) == "source" for d in table.channels],
+                           dtype=bool)
+        key = (holders, tuple(id(d) for d in table.channels))
+        factor = self._hold_factors.get(key)
+        if factor is None:
+            factor = self._hold_factors[key] = hold_factor(self.stepper, table, sources, level)
         if factor >= 1.0:
             return table
         return table.with_channels(tuple(_scaled(d, factor) if src else d
-                                         for d, src in zip(table.channels, is_source)))
+                                         for d, src in zip(table.channels, sources)))
 
     def _watches(self) -> list[Watch]:
         system = self.stepper.system
@@ -157,6 +172,12 @@ class Simulation:
             for w in c.watches(self):
                 watches.append(Watch(system.output_index[w.output], w.level, w.direction,
                                      ("component", c.name, w.key), w.with_current))
+        holders, level = self._holders()
+        if holders and math.isfinite(level):
+            # a band above the held level, or above the present voltage when a store with nothing to
+            # pull it down already sits higher (so the watch is never past at once)
+            band = max(level, self.stepper.open_circuit()) + HOLD_BAND_V
+            watches.append(Watch(0, band, "rising", ("hold",), with_current=False))
         for bp in self.model.breakpoints(self.stepper.z):
             watches.append(Watch(system.output_index[bp.output], bp.level, bp.direction, ("model", bp)))
         return watches
@@ -214,6 +235,9 @@ class Simulation:
             self._chatter = 0
         self._last_crossing = marker
         kind = key[0]
+        self._hold_factors.clear()  # any threshold may start, end or correct a hold
+        if kind == "hold":
+            return
         if kind == "protection":
             system = self.stepper.system
             result = self.protection.handle(key[1], crossing.t, lambda k: self.stepper.output(k, self._current_now()))
