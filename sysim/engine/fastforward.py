@@ -41,7 +41,7 @@ class FastForward:
         regime = self.regime = walk.regime
         self.n = self.system.n
         self.cycle_ns = int(regime.h_ns.sum())
-        self.A, self.B = phase_start_maps(regime.p, regime.g)  # phase-start state = A_j·z_k + B_j
+        self.A, self.B = regime.start_maps()  # phase-start state = A_j·z_k + B_j
         self.P, self.G = [float(v) for v in self.A[-1]], [float(v) for v in self.B[-1]]
         self.offsets_ns = [0] + np.cumsum(regime.h_ns).tolist()
         self.k_term = walk.k_term

@@ -47,11 +47,8 @@ def hold_factor(stepper, table: PhaseTable, sources: np.ndarray, level: float) -
         forcing_b = np.array(system.gains) * float(currents.sum()) + np.array(system.drifts)
         decay = -rates                         # z* = forcing / decay
     else:
-        from .fastforward import phase_start_maps
-
         def cycle(matrix: np.ndarray):
-            regime = stepper.regime_for(table, e_open=e_now, currents=matrix)
-            a, b = phase_start_maps(regime.p, regime.g)
+            a, b = stepper.regime_for(table, e_open=e_now, currents=matrix).start_maps()
             return a[-1], b[-1]
         p, forcing_a = cycle(without)
         _, forcing_b = cycle(currents)

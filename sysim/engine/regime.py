@@ -114,6 +114,15 @@ class Regime:
     def count(self) -> int:
         return len(self.h_ns)
 
+    def start_maps(self):
+        """``(A, B)`` of :func:`sysim.engine.fastforward.phase_start_maps`, computed once."""
+        maps = getattr(self, "_maps", None)
+        if maps is None:
+            from .fastforward import phase_start_maps
+
+            maps = self._maps = phase_start_maps(self.p, self.g)
+        return maps
+
     def phase(self, j: int) -> Phase:
         """A per-phase object (draws, currents, coefficients) for the general path."""
         ph = self._phases.get(j)

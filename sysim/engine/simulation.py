@@ -206,11 +206,12 @@ class Simulation:
             if self.model.nonlinear:
                 peak = float(np.max(np.abs(st.regime_for(table).current), initial=0.0))
                 stop = min(stop, st.t + max(self.model.linear_horizon(st.z, peak), 1e-9))
+            watches = self._watches()
             if any(not d.is_linear for d in table.channels):
-                regime, stop = stretch.plan(st, table, stop)
+                regime, stop = stretch.plan(st, table, stop, watches)
             else:
                 regime = st.regime_for(table)
-            crossing = st.advance(regime, stop, self._watches(), fast_forward=self._fast_forward())
+            crossing = st.advance(regime, stop, watches, fast_forward=self._fast_forward())
             yield env.timeout(max(st.t - env.now, 0.0))
             if crossing is not None:
                 self._on_crossing(crossing)

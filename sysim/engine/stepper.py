@@ -21,9 +21,11 @@ import numpy as np
 from device_models.base import StorageModel
 from device_models.linear import ModalSystem
 
+from scipy.optimize import brentq
+
 from .crossing import SegmentView, terms_bounds
 from .book import PhaseBook
-from .freeze import terminal_currents
+from .freeze import harmonic_scale, terminal_currents
 from .kernel import kernel
 from .regime import LengthCache, Regime
 from .ledger import Ledger
@@ -144,24 +146,38 @@ class Stepper:
             sampler.record(self, z_tau, phase, part, z)
 
     def _curved_state(self, z, phase: Phase, tau: float, z_chord) -> list[float]:
-        """The state ``tau`` s into a stretch of frozen nonlinear draws, on the curved trajectory:
-        the frozen current moves the internal voltage along a chord whose sagitta is ~ΔE·δ/8
-        (δ: the current's relative change), so a sample inside the stretch gets its own
-        harmonic-mean freeze over [E0, E(tau)], iterated twice (sysim.engine.stretch)."""
+        return self.curved(z, phase, tau, z_chord)[0]
+
+    def curved(self, z, phase: Phase, tau: float, z_chord=None) -> tuple[list[float], tuple, float]:
+        """State, per-draw currents and total current ``tau`` s into a segment of frozen nonlinear
+        draws, on the curved trajectory. The frozen current moves the internal voltage along a
+        chord whose sagitta is ~ΔE·δ/8 (δ: the current's relative change over the stretch), so a
+        sample or a crossing inside the stretch gets its own harmonic-mean freeze over
+        [E0, E(tau)], iterated twice (sysim.engine.stretch). The currents are the ones that take
+        the state there, so the ledger can book that part with them."""
         system = self.system
         out, r = system.outputs[0], system.series_resistance
+        draws = phase.draws
+        functional = [d.current_of_voltage is not None for d in draws]
         e0 = math.fsum(c * v for c, v in zip(out.c, z)) + out.f
-        i0 = terminal_currents(phase.draws, e0, r)[1]
-        z_tau = z_chord
+        i0_fn = math.fsum(i for i, f in zip(terminal_currents(draws, e0, r)[0], functional) if f)
+        if z_chord is None:
+            co = Coeffs(system, tau, phase.current)
+            z_chord = [co.p[i] * z[i] + co.g[i] for i in range(len(z))]
+        z_tau, currents, current = z_chord, phase.currents, phase.current
         for _ in range(2):
+            # the same freeze as a stretch (sysim.engine.stretch.frozen), over [E0, E(tau)]
             e1 = math.fsum(c * v for c, v in zip(out.c, z_tau)) + out.f
-            im = terminal_currents(phase.draws, 0.5 * (e0 + e1), r)[1]
-            i1 = terminal_currents(phase.draws, e1, r)[1]
-            same = im != 0.0 and (i0 > 0) == (im > 0) == (i1 > 0) and i0 != 0.0 and i1 != 0.0
-            current = 6.0 / (1.0 / i0 + 4.0 / im + 1.0 / i1) if same else im
+            mid = terminal_currents(draws, 0.5 * (e0 + e1), r)[0]
+            if any(functional):
+                i1_fn = math.fsum(i for i, f in zip(terminal_currents(draws, e1, r)[0], functional) if f)
+                im_fn = math.fsum(i for i, f in zip(mid, functional) if f)
+                scale = float(harmonic_scale(i0_fn, im_fn, i1_fn))
+                mid = tuple(i * scale if f else i for i, f in zip(mid, functional))
+            currents, current = tuple(mid), math.fsum(mid)
             co = Coeffs(system, tau, current)
             z_tau = [co.p[i] * z[i] + co.g[i] for i in range(len(z))]
-        return z_tau
+        return z_tau, currents, current
 
 
 def sample_offset_ns(sampler, t0: float) -> int | None:
@@ -235,6 +251,10 @@ class _Walk:
         st, regime = self.st, self.regime
         n_phases = regime.count
         sampler = st.sampler
+        if self.span_ns is not None and self.elapsed_ns >= self.span_ns:
+            self.done = True  # a fast-forward already reached the stop time
+            st.t = self.t_stop
+            return None
         while until_ns is None or self.elapsed_ns < until_ns:
             if self.kernel is not None:
                 limit = self.span_ns if self.span_ns is not None else 1 << 62
@@ -274,6 +294,34 @@ class _Walk:
                 else self.t_stop
         return None
 
+    def _curved_crossing(self, phase: Phase, w: Watch, tau_chord: float, h: float) -> float:
+        """The crossing time on the curved trajectory of a stretch of frozen nonlinear draws,
+        found by Brent's method around the chord's crossing time."""
+        st, system = self.st, self.system
+        out = system.outputs[w.output]
+        z = list(st.z)
+        r = system.series_resistance
+
+        def excess(tau: float) -> float:
+            if tau <= 0.0:
+                z_tau = z
+                current = terminal_currents(phase.draws, st.open_circuit(), r)[1]
+            else:
+                z_tau, _, _ = st.curved(z, phase, tau)
+                e = math.fsum(c * v for c, v in zip(system.outputs[0].c, z_tau)) + system.outputs[0].f
+                current = terminal_currents(phase.draws, e, r)[1]
+            y = math.fsum(c * v for c, v in zip(out.c, z_tau)) + out.f + (out.d * current if w.with_current else 0.0)
+            return (y - w.level) if w.direction == "rising" else (w.level - y)
+
+        if excess(0.0) >= 0.0:
+            return 0.0
+        lo, hi = 0.0, min(h, 2.0 * tau_chord)
+        while excess(hi) < 0.0:
+            if hi >= h:
+                return tau_chord  # the curve does not cross inside the segment: keep the chord's
+            lo, hi = hi, min(h, 2.0 * hi)
+        return brentq(excess, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=200)
+
     def general(self, j: int):
         """Step one segment (phase ``j``) with every check done exactly; returns a Crossing,
         ``"stop"`` (the walk reached ``t_stop``) or None."""
@@ -309,11 +357,18 @@ class _Walk:
                     hit = (tau, w)
         if hit is not None:
             tau, w = hit
+            nonlinear = any(not d.is_linear for d in phase.draws)
+            if nonlinear and tau > 0:
+                tau = self._curved_crossing(phase, w, tau, h)
             st._extremes(system, z, co, k_term, tau, t_a)
             st._samples(z, co, phase, self.t0, self.elapsed_ns, self.elapsed_ns + to_ns(tau))
             if tau > 0:
-                part = Coeffs(system, tau, phase.current)
-                flush_sums(system, part, 1, z, [v * v for v in z], phase.draws, phase.currents, st.ledger)
+                if nonlinear:
+                    z_tau, currents, current = st.curved(z, phase, tau)
+                else:
+                    currents, current = phase.currents, phase.current
+                part = Coeffs(system, tau, current)
+                flush_sums(system, part, 1, z, [v * v for v in z], phase.draws, currents, st.ledger)
                 z[:] = [part.p[i] * z[i] + part.g[i] for i in range(n_modes)]
             st.t = t_a + tau
             st.segments += 1

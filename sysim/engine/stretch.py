@@ -5,11 +5,14 @@ replaces them by constant currents solved at the midpoint internal voltage (pred
 models-and-numerics.md §5.5 last bullet): a predictor pass with currents at the start voltage
 ``E0`` gives the voltage ``E1`` at the stretch end; the currents are then solved at ``(E0 + E1)/2``.
 
-The frozen current is not simply the midpoint value: for a capacitor, the constant current that
-takes E0 to E1 in the same time is the harmonic mean of I(E) over [E0, E1], and Simpson's rule on
-1/I gives it to fourth order, ``I* = 6/(1/I(E0) + 4/I(E_mid) + 1/I(E1))`` (used per phase whenever
-the three currents share a sign; the difference from the midpoint value goes to the
-voltage-dependent draws, constant currents being exact as they are).
+What the frozen current is depends on the draw. A constant-power draw is frozen at its midpoint
+value ``P/V(E_mid)``: on a capacitor the voltage is then linear in time and ``I·∫V dt = P·h``
+exactly, so the energy it books is its power times the time (its trajectory error, ~ΔE·δ²/12, is
+microvolts). A voltage-dependent draw (PV wired straight to the store, an LED, a TENG) has no such
+invariant and is frozen for the trajectory instead: the constant current that takes a capacitor
+from E0 to E1 in the same time is the harmonic mean of I(E) over [E0, E1], and Simpson's rule on
+1/I gives it to fourth order, ``I* = 6/(1/I(E0) + 4/I(E_mid) + 1/I(E1))`` (applied to the
+voltage-dependent draws' subtotal whenever the three values share a sign).
 
 A stretch is accepted when (a) constant-power draws are present and the internal voltage moves by
 at most ``POWER_TOLERANCE_REL`` of its value (their current is P/V), (b) every draw's current at
@@ -30,7 +33,7 @@ import numpy as np
 
 from .cyclemap import powers
 from .fastforward import phase_start_maps
-from .freeze import POWER_TOLERANCE_REL
+from .freeze import POWER_TOLERANCE_REL, harmonic_scale
 from .regime import Regime, _currents
 from .schedule import NS_PER_S, PhaseTable, to_ns
 
@@ -43,6 +46,10 @@ CURVATURE_TOLERANCE_REL = 1e-4
 #: at its open-circuit voltage) relative tests would shrink stretches without end, while the charge
 #: error they guard against is at most tolerance × floor × duration (nC over hours)
 CURRENT_FLOOR_A = 1e-9
+#: a stretch whose voltage band holds a watched level is cut to this relative size: a crossing ends
+#: a stretch early, and the part walked until then carries the whole stretch's frozen current,
+#: an error first order in the stretch's size
+NEAR_LEVEL_TOLERANCE_REL = 0.001
 #: largest disagreement between the predictor's and the corrector's voltage change, relative
 CONSISTENCY_REL = 0.25
 _MAX_HALVINGS = 60
@@ -77,17 +84,24 @@ def _open_after(system, z, h: float, current: float) -> float:
 class _Acceptance:
     """Tolerances (a) and (b) of the module docstring for one table starting at ``e0``."""
 
-    def __init__(self, table: PhaseTable, e0: float, r_series: float):
+    def __init__(self, table: PhaseTable, e0: float, r_series: float, levels=()):
         self.table, self.e0, self.r = table, e0, r_series
         has_power = any(d.power_W != 0.0 for d in table.channels)
         self.tol_v = POWER_TOLERANCE_REL * max(abs(e0), 1e-3) if has_power else math.inf
+        self.near_v = NEAR_LEVEL_TOLERANCE_REL * max(abs(e0), 1e-3)
+        self.levels = levels  # (level, margin) pairs in internal-voltage terms
         self.functional = any(d.current_of_voltage is not None for d in table.channels)
         if self.functional:
             self.i0 = _currents(table.channels, table.member, e0, r_series).sum(axis=0)
 
     def ok(self, e1: float) -> bool:
-        if abs(e1 - self.e0) > self.tol_v:
+        moved = abs(e1 - self.e0)
+        if moved > self.tol_v:
             return False
+        if moved > self.near_v:
+            lo, hi = min(self.e0, e1), max(self.e0, e1)
+            if any(lo - margin <= level <= hi + margin for level, margin in self.levels):
+                return False
         if not self.functional:
             return True
         i1 = _currents(self.table.channels, self.table.member, e1, self.r).sum(axis=0)
@@ -103,20 +117,13 @@ def frozen(stepper, table: PhaseTable, e0: float, e1: float) -> Regime:
     r = stepper.system.series_resistance
     e_mid = 0.5 * (e0 + e1)
     mid = _currents(table.channels, table.member, e_mid, r)
-    nonlinear = np.array([not d.is_linear for d in table.channels], dtype=bool)
-    if nonlinear.any():
-        total0 = _currents(table.channels, table.member, e0, r).sum(axis=0)
-        total1 = _currents(table.channels, table.member, e1, r).sum(axis=0)
-        total_m = mid.sum(axis=0)
-        same = (np.sign(total0) == np.sign(total_m)) & (np.sign(total1) == np.sign(total_m)) & (total_m != 0.0)
-        if same.any():
-            with np.errstate(divide="ignore", invalid="ignore"):
-                harmonic = np.where(same, 6.0 / (1.0 / total0 + 4.0 / total_m + 1.0 / total1), total_m)
-            nl_mid = mid[nonlinear].sum(axis=0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                factor = np.where(same & (nl_mid != 0.0), (nl_mid + harmonic - total_m) / nl_mid, 1.0)
-            mid = mid.copy()
-            mid[nonlinear] *= factor
+    functional = np.array([d.current_of_voltage is not None for d in table.channels], dtype=bool)
+    if functional.any():
+        sub0 = _currents(table.channels, table.member, e0, r)[functional].sum(axis=0)
+        sub1 = _currents(table.channels, table.member, e1, r)[functional].sum(axis=0)
+        sub_m = mid[functional].sum(axis=0)
+        mid = mid.copy()
+        mid[functional] *= harmonic_scale(sub0, sub_m, sub1)
     return stepper.regime_for(table, e_open=e_mid, currents=mid)
 
 
@@ -139,15 +146,16 @@ def _solve(stepper, table: PhaseTable, e0: float, e1: float, end_voltage) -> Reg
     return second
 
 
-def plan(stepper, table: PhaseTable, stop: float) -> tuple[Regime, float]:
+def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, float]:
     """The regime with frozen currents for the next stretch, and where the stretch ends."""
     system, z = stepper.system, stepper.z
     e0 = _open(system, z)
-    accept = _Acceptance(table, e0, system.series_resistance)
+    levels = watched_levels(stepper, table, watches, e0)
+    accept = _Acceptance(table, e0, system.series_resistance, levels)
     if table.cycle_s is not None:
         predictor = stepper.regime_for(table, e_open=e0)
         k_max = int((stop - stepper.t) // table.cycle_s) if math.isfinite(stop) else 10 ** 12
-        maps_a, maps_b = phase_start_maps(predictor.p, predictor.g)
+        maps_a, maps_b = predictor.start_maps()
         big_p, big_g = maps_a[-1].tolist(), maps_b[-1].tolist()
         k = _largest_k(lambda kk: accept.ok(_open(system, after_cycles(z, big_p, big_g, kk))), k_max)
         while k >= 1:
@@ -165,13 +173,35 @@ def plan(stepper, table: PhaseTable, stop: float) -> tuple[Regime, float]:
             if corrected is not None:
                 return corrected, stepper.t + span
         first = PhaseTable(table.h_ns[:1] * 0, table.channels, table.member[:, :1], None, table.end_s, endless=True)
-        return _one_segment(stepper, first, min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0)
-    return _one_segment(stepper, table, stop, e0)
+        return _one_segment(stepper, first, min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0, levels)
+    return _one_segment(stepper, table, stop, e0, levels)
 
 
-def _one_segment(stepper, single: PhaseTable, stop, e0):
+def watched_levels(stepper, table: PhaseTable, watches, e0: float) -> tuple:
+    """Watched levels as internal (open-circuit terminal) voltages with a margin for the ESR drop:
+    outputs proportional to the terminal voltage (a single cell, identical cells) convert exactly;
+    others are left out."""
+    system = stepper.system
+    term = system.outputs[0]
+    ref = next((k for k, c in enumerate(term.c) if c != 0.0), None)
+    if ref is None:
+        return ()
+    drop = abs(term.d) * float(np.max(np.abs(_currents(table.channels, table.member, e0,
+                                                       system.series_resistance)), initial=0.0)) \
+        * max(1, len(table.channels))
+    out = []
+    for w in watches:
+        o = system.outputs[w.output]
+        ratio = o.c[ref] / term.c[ref] if term.c[ref] else 0.0
+        if ratio <= 0.0 or any(abs(a - ratio * b) > 1e-12 * abs(a) for a, b in zip(o.c, term.c)):
+            continue
+        out.append(((w.level - o.f) / ratio + term.f, drop if w.with_current else 0.0))
+    return tuple(out)
+
+
+def _one_segment(stepper, single: PhaseTable, stop, e0, levels=()):
     system, z = stepper.system, stepper.z
-    accept = _Acceptance(single, e0, system.series_resistance)
+    accept = _Acceptance(single, e0, system.series_resistance, levels)
     h_full = stop - stepper.t
     pred_current = float(stepper.regime_for(single, e_open=e0).current[0])
     h = h_full
@@ -198,7 +228,7 @@ def _one_segment(stepper, single: PhaseTable, stop, e0):
 
 
 def _after_regime(system, z, regime: Regime, cycles: int) -> float:
-    a, b = phase_start_maps(regime.p, regime.g)
+    a, b = regime.start_maps()
     return _open(system, after_cycles(z, a[-1].tolist(), b[-1].tolist(), cycles))
 
 
