@@ -46,12 +46,14 @@ class CoeffCache:
 
     def get(self, system: ModalSystem, h: float, current: float) -> Coeffs:
         key = (id(system), h, current)
-        co = self._data.get(key)
-        if co is None:
+        entry = self._data.get(key)
+        # the entry holds its system: an id is only unique while the object lives, and models
+        # replace their systems (OCV pieces, temperature, capacity fade)
+        if entry is None or entry[0] is not system:
             if len(self._data) >= self._limit:
                 self._data.clear()
-            co = self._data[key] = Coeffs(system, h, current)
-        return co
+            entry = self._data[key] = (system, Coeffs(system, h, current))
+        return entry[1]
 
 
 class Phase:
