@@ -241,7 +241,8 @@ class Battery(StorageModel):
         return z
 
     def stored_energy(self, z) -> float:
-        return self.chemical_energy(z[0]) + sum(0.5 * r.capacitance * v * v for r, v in zip(self._rc, z[1:]))
+        chem = self._energy_from_piece(self._piece, z[0]) - self._energy_offset  # the law in force
+        return chem + sum(0.5 * r.capacitance * v * v for r, v in zip(self._rc, z[1:]))
 
     def breakpoints(self, z) -> list[Breakpoint]:
         # Boundaries fire a hair beyond their knot (KNOT_MARGIN relative to the capacity) so that

@@ -134,6 +134,7 @@ class Supercap(StorageModel):
         self._v_top = 1.1 * max(v_max or 0.0, abs(self.initial_voltage), 1e-3)
         self._setup()
         self._piece = self.piece_of(self.initial_voltage)
+        self._anchor = 0.0  # J, see _switch
 
     # --- the piecewise law at the present temperature -----------------------------------------
     def _setup(self) -> None:
@@ -161,12 +162,16 @@ class Supercap(StorageModel):
         knots: set[float] = set()
         k = p.capacitance_per_volt
         if k != 0.0:
-            c_min = min(p.capacitance, p.capacitance + k * top)
-            if not c_min > 0:
+            if not min(p.capacitance, p.capacitance + k * top) > 0:
                 raise ValueError(f"C(v) = C0 + k·v is not positive up to {top:g} V")
-            dv = math.sqrt(8.0 * c_min * CV_TOLERANCE_V / abs(k))
-            n = math.ceil(top / dv)
-            knots.update(top * i / n for i in range(n + 1))
+            # chord error of Q(v) over Δv is k·Δv²/8 in charge, i.e. k·Δv²/(8·C) in volts: the
+            # spacing grows where C(v) is large (C taken at the smaller end of each piece)
+            v, knots_cv = 0.0, [0.0]
+            while v < top:
+                c_low = p.capacitance + k * v if k > 0 else p.capacitance + k * min(top, v + 0.1 * top)
+                v = min(top, v + math.sqrt(8.0 * c_low * CV_TOLERANCE_V / abs(k)))
+                knots_cv.append(v)
+            knots.update(knots_cv)
         if self._tafel is not None:
             _, _, b_e = self._tafel
             dv = b_e * math.sqrt(8.0 * TAFEL_TOLERANCE_REL)
@@ -255,15 +260,16 @@ class Supercap(StorageModel):
         """Capacitor voltages (V): main node first, then each branch."""
         return self._network(self._piece)[1] @ np.asarray(z, dtype=float)
 
-    def main_energy(self, v: float) -> float:
-        """Energy (J) on the main capacitor at node voltage ``v``: ∫v dQ of the piecewise law."""
-        j = self.piece_of(v)
+    def main_energy(self, v: float, piece: int | None = None) -> float:
+        """Energy (J) on the main capacitor at node voltage ``v``: ∫v dQ of the piecewise law,
+        evaluated with ``piece``'s formula (default: the piece holding ``v``)."""
+        j = self.piece_of(v) if piece is None else piece
         v0 = self._knots[j] if len(self._knots) > 1 else 0.0
         return self._energy_at_knot[j] + 0.5 * self._pieces[j].capacitance * (v * v - v0 * v0)
 
     def stored_energy(self, z) -> float:
         x = self.node_voltages(z)
-        return self.main_energy(float(x[0])) + 0.5 * sum(b.capacitance * v * v for b, v in zip(self._branches, x[1:]))
+        return self.main_energy(float(x[0]), self._piece) + self._anchor + 0.5 * sum(b.capacitance * v * v for b, v in zip(self._branches, x[1:]))
 
     def breakpoints(self, z) -> list[Breakpoint]:
         j, out = self._piece, []
@@ -278,17 +284,27 @@ class Supercap(StorageModel):
             out.append(Breakpoint("node", self._knots[j + 1] + KNOT_MARGIN_V, "rising", j + 1))
         return out
 
-    def cross_breakpoint(self, z, breakpoint: Breakpoint):
-        x = self.node_voltages(z)
-        self._piece = breakpoint.tag
+    def _switch(self, x, change) -> list[float]:
+        """Apply ``change`` (new piece or temperature) at capacitor voltages ``x``, keeping the
+        stored energy continuous: the dynamics follow the old piece's law up to the switch, which
+        happens a margin past the knot where dE/dv jumps, so the formulas differ there by
+        ΔC·v·margin; ``_anchor`` absorbs that so the energy is the integral of the law followed."""
+        before = self.main_energy(float(x[0]), self._piece)
+        change()
+        self._anchor += before - self.main_energy(float(x[0]), self._piece)
         return self.state_from_voltages(x)
+
+    def cross_breakpoint(self, z, breakpoint: Breakpoint):
+        return self._switch(self.node_voltages(z), lambda: setattr(self, "_piece", breakpoint.tag))
 
     def set_temperature(self, kelvin: float, z) -> list[float]:
         x = self.node_voltages(z)
-        self.kelvin = float(kelvin)
-        self._setup()
-        self._piece = self.piece_of(float(x[0]))
-        return self.state_from_voltages(x)
+
+        def change():
+            self.kelvin = float(kelvin)
+            self._setup()
+            self._piece = self.piece_of(float(x[0]))
+        return self._switch(x, change)
 
     def state_of_charge(self, z) -> float:
         if not self.v_max:

@@ -98,12 +98,13 @@ def balance_error(raw) -> float:
 
 
 def gcd(storage: dict, current_A, v_low, v_high, cycles=4, temperature=None):
-    """Galvanostatic cycling from rest at ``v_low``; returns the cycler (discharges, charges) and
-    the raw result. Capacitance of a discharge: ``I·t/(v_high − v_low)``."""
-    storage = {**storage, "initial_voltage": v_low * storage.get("series", 1)}
+    """Galvanostatic cycling of the terminal between ``v_low`` and ``v_high`` from rest at
+    ``v_low``; returns the cycler (discharges, charges) and the raw result. Capacitance of a
+    discharge: ``I·t/(v_high − v_low)``."""
+    storage = {**storage, "initial_voltage": v_low}
     storage.pop("initial_soc", None)
     model, _ = storage_model(storage)
-    cycler = Cycler(current_A, v_low * storage.get("series", 1), v_high * storage.get("series", 1), cycles)
+    cycler = Cycler(current_A, v_low, v_high, cycles)
     _, raw = run_components(model, [cycler], 1e9, temperature)  # the cycler stops the run
     assert len(cycler.discharges) == cycles, "the cycler did not finish (window never reached)"
     return cycler, raw
@@ -145,3 +146,21 @@ def step_resistance(storage: dict, current_A, temperature=None, width_s=1e-6):
     v_open = model.modal().outputs[0].value(model.initial_state())
     _, raw = run_components(model, [_Pulse(current_A)], width_s, temperature)
     return (v_open - raw.summary["min_voltage_V"]) / current_A
+
+
+def throughput_cycles(storage: dict, cycles: float, soc_center: float, swing: float, period_s: float = 100.0):
+    """Drive ``cycles`` equivalent full cycles (2·Q0 of charge each) through a battery by
+    alternating ±I every half period around ``soc_center`` (SOC swing ``swing``, inside one OCV
+    piece); returns (capacity fraction left, raw result)."""
+    from harvesters.current import CurrentHarvester
+    from loads.basic import PeriodicLoad
+
+    model, _ = storage_model({**storage, "initial_soc": soc_center + 0.5 * swing, "initial_voltage": None})
+    q0 = model.params.capacity
+    current = swing * q0 / (0.5 * period_s)
+    duration = cycles * 2.0 * q0 / current
+    parts = [CurrentHarvester("source", current),
+             PeriodicLoad("sink", period_s, 0.0, [(2.0 * current, 0.5 * period_s)])]
+    sim, raw = run_components(model, parts, duration)
+    index = sim.stepper.system.output_index["capacity_fraction"]
+    return sim.stepper.output(index), raw
