@@ -16,6 +16,7 @@ Keys every storage model here shares (on top of sysim.scenario.schema.StorageCom
 """
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Annotated, Optional
 
@@ -25,7 +26,7 @@ from sysim.scenario.fields import Count, Quantity, Table
 from sysim.scenario.registry import register_storage_model
 from sysim.scenario.schema import StorageCommon
 
-from . import library
+from . import ambient, library  # noqa: F401  (ambient registers the [ambient] table)
 from .base import IdenticalPack, StorageModel
 from .battery import Battery, BatteryParameters, RCPair
 from .pack import Pack, Spread
@@ -182,8 +183,9 @@ class BatteryStorage(CellStorage):
     @classmethod
     def _chemistry(cls, name):
         if name is not None and name not in library.ocv_tables():
-            known = ", ".join(sorted(library.ocv_tables()))
-            raise ValueError(f"unknown chemistry {name!r} (known: {known})")
+            close = difflib.get_close_matches(name, list(library.ocv_tables()), n=2)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise ValueError(f"unknown chemistry {name!r}{hint} (known: {', '.join(sorted(library.ocv_tables()))})")
         return name
 
     @model_validator(mode="after")

@@ -46,9 +46,9 @@ from .temperature import T_REFERENCE_K, arrhenius_factor
 CV_TOLERANCE_V = 1e-4
 #: largest relative error of the piecewise-linear Tafel current
 TAFEL_TOLERANCE_REL = 5e-3
-#: the Tafel current is followed down to this many decades below its value at the top knot; below,
-#: one linear piece runs to zero current at 0 V (its error there is below 1e-6 of the top current)
-TAFEL_DECADES = 6.0
+#: the Tafel current is followed down to where it would move the main capacitor by this rate (V/s);
+#: below, one linear piece runs to zero current at 0 V, so it leaks less than that (32 µV a year)
+TAFEL_FLOOR_V_PER_S = 1e-12
 MAX_PIECES = 4000
 #: piece boundaries fire this far beyond their knot (V), so that rounding cannot bounce between pieces
 KNOT_MARGIN_V = 1e-10
@@ -173,9 +173,10 @@ class Supercap(StorageModel):
                 knots_cv.append(v)
             knots.update(knots_cv)
         if self._tafel is not None:
-            _, _, b_e = self._tafel
+            b_e = self._tafel[2]
             dv = b_e * math.sqrt(8.0 * TAFEL_TOLERANCE_REL)
-            bottom = max(top - b_e * math.log(10.0) * TAFEL_DECADES, 0.0)
+            i0, vr, _ = self._tafel
+            bottom = min(max(vr + b_e * math.log(p.capacitance * TAFEL_FLOOR_V_PER_S / i0), 0.0), top)
             n = math.ceil((top - bottom) / dv)
             knots.update(bottom + (top - bottom) * i / n for i in range(n + 1))
             knots.add(0.0)

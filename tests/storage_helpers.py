@@ -139,7 +139,7 @@ class _Pulse(Component):
         return self._schedule
 
 
-def step_resistance(storage: dict, current_A, temperature=None, width_s=1e-6):
+def step_resistance(storage: dict, current_A, temperature=None, width_s=1e-9):
     """Instantaneous resistance (Ω): the terminal voltage step of a current step from rest, over a
     pulse short enough that no capacitor moves measurably."""
     model, _ = storage_model(storage)
