@@ -35,6 +35,7 @@ class Protection:
         self.loads_on = True
         self.charging = True
         self.restore_pending: set[int] = set()
+        self.release_pending: set[int] = set()  # cells that still have to fall below the OV release level
         self.brownouts = 0
         self.first_brownout: float | None = None
         self.ov_events = 0
@@ -54,7 +55,7 @@ class Protection:
                 out += [Watch(k, s.v_max, "rising", ("overvoltage", k), with_current=False) for k in self.cells]
             else:
                 out += [Watch(k, s.v_max - s.v_max_hysteresis, "falling", ("ov_release", k), with_current=False)
-                        for k in self.cells]
+                        for k in self.cells if k in self.release_pending]
         return out
 
     def handle(self, key, t: float, cell_voltage) -> str | None:
@@ -84,8 +85,13 @@ class Protection:
         if kind == "overvoltage" and self.charging:
             self.charging = False
             self.ov_events += 1
+            # every cell must be at or below the release level before charging resumes; cells
+            # already there fire (and drop out) at once
+            self.release_pending = set(self.cells)
         elif kind == "ov_release":
-            self.charging = True
+            self.release_pending.discard(key[1])
+            if not self.release_pending:
+                self.charging = True
         return None
 
     def arm_restore(self) -> None:
