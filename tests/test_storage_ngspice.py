@@ -10,7 +10,6 @@ import shutil
 import subprocess
 
 import numpy as np
-import pytest
 
 from device_models.base import IdenticalPack
 from device_models.battery import Battery, BatteryParameters, RCPair
