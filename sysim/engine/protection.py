@@ -8,7 +8,7 @@
 * Over-voltage: when any cell's internal (open-circuit) voltage reaches ``v_max``, charging stops:
   the harvest is throttled to the average load current of the duty cycle ("OV clamp: harvest
   throttled to the load current", models-and-numerics.md §3.3) so the store floats. Charging
-  resumes when the weakest-held cell falls to ``v_max - v_max_hysteresis``. The internal voltage is
+  resumes when every cell has fallen to ``v_max - v_max_hysteresis``. The internal voltage is
   used because the ESR step of the charging current itself must not toggle the comparator.
 """
 from __future__ import annotations
