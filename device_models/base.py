@@ -77,6 +77,12 @@ class StorageModel(ABC):
         """Fraction of usable charge (batteries) or of energy at v_max (capacitors), 0..1."""
         return float("nan")
 
+    def take_energy_released(self) -> float:
+        """Energy (J) that the last transition (:meth:`cross_breakpoint`, :meth:`set_temperature`,
+        :meth:`relinearize`) removed from :meth:`stored_energy` without passing the terminal, e.g.
+        capacity fade; the engine books it as ``lost/storage_ageing`` and this resets it to 0."""
+        return 0.0
+
     def trace_columns(self) -> list[str]:
         """Extra per-model trace columns (branch voltages, SOC ...)."""
         return []
@@ -125,6 +131,10 @@ class IdenticalPack(StorageModel):
             loss_constant=count * cell.loss_constant,
             series_resistance=cell.series_resistance * ns / np_,
             cell_outputs=(1,),
+            # each cell carries I/parallel: |I|-dependent rates scale with it, and the bilinear
+            # loss of every cell (l·I_cell·z) adds up over the count
+            rate_per_amp=tuple(k / np_ for k in cell.rate_per_amp),
+            loss_linear_per_amp=tuple(ns * k for k in cell.loss_linear_per_amp),
         )
         self._cache_key, self._cache = cell, system
         return system
@@ -150,6 +160,9 @@ class IdenticalPack(StorageModel):
 
     def breakpoints(self, z):
         return self.cell.breakpoints(z)
+
+    def take_energy_released(self) -> float:
+        return self.series * self.parallel * self.cell.take_energy_released()
 
     def cross_breakpoint(self, z, breakpoint):
         return self.cell.cross_breakpoint(z, breakpoint)

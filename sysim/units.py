@@ -45,6 +45,7 @@ DIMENSIONS: dict[str, str] = {
     "permittivity": "[current]**2*[time]**4/[mass]/[length]**3",
     "voltage_per_time": "[mass]*[length]**2/[time]**4/[current]",
     "current_per_frequency": "[current]*[time]",
+    "capacitance_per_voltage": "[current]**3*[time]**7/[mass]**2/[length]**4",
 }
 
 _OFFSET_TEMPERATURE = re.compile(r"^\s*([-+]?[0-9.eE+-]+)\s*(°C|degC|celsius|°F|degF)\s*$")

@@ -37,7 +37,12 @@ def main(args) -> int:
         if preset.figures:
             console.print("[cyan]published figures it reproduces:[/]")
             for key, value in preset.figures.items():
-                console.print(f"  {key}: {value}")
+                if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                    console.print(f"  {key}:")
+                    for item in value:  # one published figure per line
+                        console.print("    " + ", ".join(f"{k} = {v}" for k, v in item.items()))
+                else:
+                    console.print(f"  {key}: {value}")
         return 0
     items = presets(args.kind)
     table = Table("name", "kind", "what", "source", title=f"{len(items)} presets")

@@ -67,7 +67,13 @@ class SegmentView:
             or self._slope_sign(a, b) != 0
         if monotone:
             if (yb < level) if sign > 0 else (yb > level):
-                return brentq(lambda t: self.value(t) - level, a, b, xtol=1e-16, rtol=1e-15, maxiter=200)
+                # decide on the same (fsum) evaluation Brent uses: an output sitting on the level
+                # can round to either side of it
+                fa, fb = self.value(a) - level, self.value(b) - level
+                if (fa < 0) if sign > 0 else (fa > 0):
+                    return a
+                if (fb < 0) if sign > 0 else (fb > 0):
+                    return brentq(lambda t: self.value(t) - level, a, b, xtol=1e-16, rtol=1e-15, maxiter=200)
             return None
         if depth >= _MAX_DEPTH:
             return a

@@ -8,7 +8,8 @@
 * Over-voltage: when any cell's internal (open-circuit) voltage reaches ``v_max``, charging stops
   being free: the harvest is throttled to what holds the store level ("OV clamp: harvest throttled
   to the load current", models-and-numerics.md §3.3; sysim.engine.hold). Charging resumes when
-  the harvest can no longer hold it and a cell falls to ``v_max - v_max_hysteresis``. The internal voltage is
+  the harvest can no longer hold it and every cell has fallen to ``v_max - v_max_hysteresis``. The
+  internal voltage is
   used because the ESR step of the charging current itself must not toggle the comparator.
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Protection:
         self.loads_on = True
         self.charging = True
         self.restore_pending: set[int] = set()
+        self.release_pending: set[int] = set()  # cells that still have to fall below the OV release level
         self.brownouts = 0
         self.first_brownout: float | None = None
         self.ov_events = 0
@@ -54,7 +56,7 @@ class Protection:
                 out += [Watch(k, s.v_max, "rising", ("overvoltage", k), with_current=False) for k in self.cells]
             else:
                 out += [Watch(k, s.v_max - s.v_max_hysteresis, "falling", ("ov_release", k), with_current=False)
-                        for k in self.cells]
+                        for k in self.cells if k in self.release_pending]
         return out
 
     def handle(self, key, t: float, cell_voltage) -> str | None:
@@ -84,8 +86,13 @@ class Protection:
         if kind == "overvoltage" and self.charging:
             self.charging = False
             self.ov_events += 1
+            # every cell must be at or below the release level before charging resumes; cells
+            # already there fire (and drop out) at once
+            self.release_pending = set(self.cells)
         elif kind == "ov_release":
-            self.charging = True
+            self.release_pending.discard(key[1])
+            if not self.release_pending:
+                self.charging = True
         return None
 
     def arm_restore(self) -> None:

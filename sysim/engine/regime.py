@@ -47,7 +47,9 @@ class LengthCache:
     def stacked(self, system: ModalSystem, h_ns: np.ndarray) -> tuple:
         """The (phases × modes) arrays of a phase-length pattern, for current-independent rates;
         regimes of one duty cycle repeat the same pattern all run long."""
-        key = (id(system), h_ns.tobytes())
+        # keyed by the rates (all the coefficients depend on), not by object identity: ids are
+        # reused once models replace their linearisations (OCV pieces, temperature, fade)
+        key = (system.rates, h_ns.tobytes())
         hit = self._stacks.get(key)
         if hit is None:
             if len(self._stacks) >= 2_000:
@@ -55,12 +57,12 @@ class LengthCache:
             cos = [self.get(system, system.rates, int(h)) for h in h_ns]
             hit = self._stacks[key] = tuple(np.array([getattr(c, name) for c in cos])
                                             for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
-            self._keep = getattr(self, "_keep", {})
-            self._keep[id(system)] = system  # keep the id unique while it is a key
         return hit
 
     def get(self, system: ModalSystem, rates: tuple, h_ns: int) -> _LengthCoeffs:
-        key = (id(system), rates, h_ns)
+        # keyed by the rates themselves (all that the coefficients depend on), so no object
+        # identity is involved
+        key = (rates, h_ns)
         co = self._data.get(key)
         if co is None:
             if len(self._data) >= self._limit:

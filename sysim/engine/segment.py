@@ -37,23 +37,6 @@ class Coeffs:
         self.omega = tuple(omega(lam, h) for lam in rates)
 
 
-class CoeffCache:
-    """Coefficients keyed by (system, h, I); duty cycles reuse a handful of them all run long."""
-
-    def __init__(self, limit: int = 50_000):
-        self._data: dict = {}
-        self._limit = limit
-
-    def get(self, system: ModalSystem, h: float, current: float) -> Coeffs:
-        key = (id(system), h, current)
-        co = self._data.get(key)
-        if co is None:
-            if len(self._data) >= self._limit:
-                self._data.clear()
-            co = self._data[key] = Coeffs(system, h, current)
-        return co
-
-
 class Phase:
     """One phase of a regime: its draws with their frozen currents and running sums.
 

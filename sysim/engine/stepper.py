@@ -84,6 +84,10 @@ class Stepper:
     def set_model_state(self, z) -> None:
         self.system = self.model.modal()
         self.z = list(z)
+        # a model transition may drop stored energy without passing the terminal (capacity fade)
+        released = self.model.take_energy_released()
+        if released:
+            self.ledger.add("lost/storage_ageing", released)
 
     # --- stepping -----------------------------------------------------------------------------
     def regime_for(self, table: PhaseTable, e_open: float | None = None, currents=None) -> Regime:
