@@ -15,7 +15,7 @@ from sysim.errors import ScenarioError
 from sysim.scenario.loader import Scenario, _split_key
 from sysim.units import ureg
 
-_NUMBER = re.compile(r"^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*(.*?)\s*$")
+NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*(.*?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,15 @@ def parse_range(text: str, key: str, scenario: Scenario, option: str = "--range"
                                 f"got {text!r}") from None
         unit = ""
     else:
-        low, unit = _number_and_unit(low_text, option)
-        high = _convert(high_text, unit, option)
+        low, unit = number_and_unit(low_text, option)
+        high = convert_to_unit(high_text, unit, option)
     if not high > low:
         raise ScenarioError(None, option, f"HIGH must be above LOW, got {text!r}")
     return Parameter(key, low, high, unit, integer)
 
 
-def _number_and_unit(text: str, option: str) -> tuple[float, str]:
-    match = _NUMBER.match(text)
+def number_and_unit(text: str, option: str) -> tuple[float, str]:
+    match = NUMBER_WITH_UNIT.match(text)
     if not match:
         raise ScenarioError(None, option, f"cannot read {text!r} as a number with a unit")
     number, unit = float(match.group(1)), match.group(2)
@@ -76,9 +76,9 @@ def _number_and_unit(text: str, option: str) -> tuple[float, str]:
     return number, unit
 
 
-def _convert(text: str, unit: str, option: str) -> float:
+def convert_to_unit(text: str, unit: str, option: str) -> float:
     """``text`` (a number with a unit) expressed in ``unit``."""
-    number, its_unit = _number_and_unit(text, option)
+    number, its_unit = number_and_unit(text, option)
     if its_unit == unit:
         return number
     if not unit or not its_unit:

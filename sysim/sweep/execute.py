@@ -152,7 +152,9 @@ def _run_on_dask(study, todo, shared, accept, outcome, progress, client, schedul
                 break
         # with_results: each result is fetched as soon as its task finishes, so a worker that dies
         # afterwards rarely takes a finished but unfetched result with it (it would be recomputed)
-        queue = as_completed(list(futures), with_results=True, raise_errors=False)
+        # loop: as_completed otherwise tracks the futures on the *default* client's event loop, which
+        # is another client's when the caller has more than one (a hang, seen in the benchmark)
+        queue = as_completed(list(futures), loop=client.loop, with_results=True, raise_errors=False)
         for future, result in queue:
             point = by_key.pop(future.key)
             futures.remove(future)
@@ -174,18 +176,28 @@ def _run_on_dask(study, todo, shared, accept, outcome, progress, client, schedul
 
 
 def _connect(scheduler: str | None, workers: int):
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     if scheduler:
         try:
             return Client(scheduler, timeout="10s"), None
         except (OSError, TimeoutError, ValueError) as exc:
             raise ScenarioError(None, "--scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: {exc}") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
-    client = Client(cluster)
+    return local_cluster(workers)
+
+
+def local_cluster(workers: int):
+    """``(client, cluster)``: a LocalCluster of ``workers`` single-threaded worker processes set up
+    for sweeps: no dashboard port to collide with, no statistical profiler (it samples every
+    worker's stack every 10 ms for a dashboard nobody looks at), and workers that ignore Ctrl-C."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
     from .plugins import IgnoreInterrupts
 
+    with dask.config.set({"distributed.worker.profile.enabled": False}):  # nannies keep it for restarts
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               silence_logs=logging.ERROR)
+    client = Client(cluster)
     client.register_plugin(IgnoreInterrupts(), name="sysim-ignore-sigint")
     return client, cluster
-

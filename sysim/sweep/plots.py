@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sysim.fileio import atomic_path  # noqa: E402
-from sysim.sizing.parameter import _NUMBER  # noqa: E402
+from sysim.sizing.parameter import NUMBER_WITH_UNIT  # noqa: E402
 from sysim.units import ureg  # noqa: E402
 
 from .points import Axis, Study  # noqa: E402
@@ -134,7 +134,7 @@ def short(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, str):
-        match = _NUMBER.match(value)
+        match = NUMBER_WITH_UNIT.match(value)
         if match:
             return f"{float(match.group(1)):.4g} {match.group(2)}".strip()
     return str(value)

@@ -24,7 +24,7 @@ import numpy as np
 
 from sysim.errors import ScenarioError
 from sysim.scenario.loader import Scenario, load
-from sysim.sizing.parameter import _convert, _number_and_unit, integer_key
+from sysim.sizing.parameter import convert_to_unit, number_and_unit, integer_key
 
 from .spec import AxisTable, RandomAxisTable, SweepFile, flatten
 
@@ -173,8 +173,8 @@ def _quantity(text: str, unit: str | None, source: str, where: str) -> tuple[flo
     """``text`` as a number in ``unit`` (None: its own unit, returned)."""
     try:
         if unit is None:
-            return _number_and_unit(text, where)
-        return _convert(text, unit, where), unit
+            return number_and_unit(text, where)
+        return convert_to_unit(text, unit, where), unit
     except ScenarioError as exc:
         raise ScenarioError(source, where, exc.reason) from None
 

@@ -49,7 +49,7 @@ from pydantic import Field, model_validator
 
 from sysim.errors import ScenarioError
 from sysim.scenario.fields import Count, Quantity, Table
-from sysim.scenario.loader import MAX_FILE_BYTES, parse_toml, validate
+from sysim.scenario.loader import MAX_FILE_BYTES, _suggest, parse_toml, validate
 from sysim.scenario.schema import FilePath
 
 Scalar = Any  # a TOML value for a scenario key: number, string with a unit, boolean, array or table
@@ -201,11 +201,16 @@ def read_sweep_file(path: str | os.PathLike) -> tuple[SweepFile, str]:
     except UnicodeDecodeError as exc:
         raise ScenarioError(source, None, f"not UTF-8 text (byte {exc.start})") from None
     data = parse_toml(text, source)
+    known = set(SweepFile.model_fields)
+    for key in data:
+        if key not in known:
+            raise ScenarioError(source, key, f"unknown key{_suggest(key, known)}")
     context = {"base_dir": str(file.resolve().parent), "source": source}
     try:
         table = validate(SweepFile, data, source, "", context)
     except ScenarioError as exc:  # key paths start at the top of the file: no leading dot
-        raise ScenarioError(source, (exc.key or "").lstrip(".") or None, exc.reason) from None
+        raise ScenarioError(source, (exc.key or "").lstrip(".") or None,
+                            exc.reason.replace(" in [])", ")")) from None
     if table.name is None:
         table.name = file.stem
     _check_names(table, source)
