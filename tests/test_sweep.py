@@ -308,3 +308,20 @@ def test_an_interrupted_sweep_reruns_only_the_missing_points(tmp_path):
     final = lines(results)
     assert len(final) == total and Counter(r["id"] for r in final) == Counter(p.id for p in load_sweep(study_path).points)
     assert all(r["status"] == "ok" for r in final)
+
+
+def test_eno_outputs_per_point_equal_the_eno_report(tmp_path):
+    from sysim.eno import energy_neutrality
+
+    extra = '\neno = true\nautonomy_limit = "2 d"\n'
+    text = write_study(tmp_path, duration="2 d", steps=2, periods='["60 s"]').read_text()
+    (tmp_path / "study.toml").write_text(text.replace('outputs = [', extra.strip() + '\noutputs = ['))
+    study = load_sweep(tmp_path / "study.toml")
+    outcome = run_sweep(study, tmp_path / "out", serial=True, plots=False)
+    assert len(outcome.records) == 2
+    for point, record in zip(study.points, outcome.records):
+        scenario = sysim.load(study.spec.scenario).with_changes({**study.fixed, **point.changes})
+        report = energy_neutrality(scenario, autonomy_limit_s=2 * 86400)
+        for key, value in report.metrics().items():
+            assert record["outputs"][key] == value, key
+        assert record["outputs"]["autonomy_days"] is not None
