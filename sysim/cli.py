@@ -16,7 +16,7 @@ from .errors import ScenarioError
 from .fileio import OutputError
 
 #: subcommand modules in sysim.commands; each has ``add_parser(subparsers)`` and ``main(args)``
-COMMANDS = ["run", "presets", "size", "sweep", "gui", "firmware"]
+COMMANDS = ["run", "presets", "size", "sweep", "eno", "gui", "firmware"]
 
 err_console = Console(stderr=True, highlight=False)
 
