@@ -119,25 +119,36 @@ class PiecewiseSchedule(Schedule):
 
 
 class Cycle:
-    """A merged duty cycle, cached: phase lengths and which draws ("channels") each phase holds."""
+    """A merged duty cycle: phase lengths and which draws ("channels") each phase holds."""
 
-    def __init__(self, period_ns: int, starts_ns: list[int], phase_draws: list[tuple[Draw, ...]]):
+    def __init__(self, period_ns: int, starts_ns: list[int], channels: tuple[Draw, ...], member: np.ndarray):
         self.period_ns = period_ns
         self.starts_ns = starts_ns
         self.h_ns = np.diff(np.array(starts_ns + [period_ns], dtype=np.int64))
-        channels: dict[int, int] = {}
-        order: list[Draw] = []
-        for draws in phase_draws:
-            for d in draws:
-                if not d.is_zero and id(d) not in channels:
-                    channels[id(d)] = len(order)
-                    order.append(d)
-        self.channels = tuple(order)
-        self.member = np.zeros((len(order), len(starts_ns)))
-        for j, draws in enumerate(phase_draws):
-            for d in draws:
-                if not d.is_zero:
-                    self.member[channels[id(d)], j] = 1.0
+        self.channels = channels
+        self.member = member
+
+    @classmethod
+    def from_phase_draws(cls, period_ns: int, starts_ns: list[int], phase_draws: list[tuple[Draw, ...]]) -> "Cycle":
+        channels, member = _membership(phase_draws)
+        return cls(period_ns, starts_ns, channels, member)
+
+
+def _membership(phase_draws) -> tuple[tuple[Draw, ...], np.ndarray]:
+    """The distinct non-zero draws of a list of per-phase draw tuples, and which phase holds which."""
+    index: dict[int, int] = {}
+    order: list[Draw] = []
+    for draws in phase_draws:
+        for d in draws:
+            if not d.is_zero and id(d) not in index:
+                index[id(d)] = len(order)
+                order.append(d)
+    member = np.zeros((len(order), len(phase_draws)))
+    for j, draws in enumerate(phase_draws):
+        for d in draws:
+            if not d.is_zero:
+                member[index[id(d)], j] = 1.0
+    return tuple(order), member
 
 
 class PhaseTable:
@@ -172,32 +183,50 @@ def _lcm(a: int, b: int) -> int:
 
 
 class PhaseMerger:
-    """Merges periodic schedules into one :class:`Cycle`; caches cycles by schedule identity."""
+    """Merges periodic schedules into one :class:`Cycle`.
+
+    The merge of the timing (period, phase starts, and which phase of every schedule is active in
+    each merged phase) is cached by the schedules' timing alone, so a component that issues a new
+    schedule for every light level (a PMIC's MPPT cycle at a new input power) merges for free; its
+    draws then come in through a small membership matrix per schedule."""
 
     def __init__(self):
-        self._cache: dict[tuple, Cycle | None] = {}
+        self._timing: dict[tuple, tuple | None] = {}
 
     def merged_cycle(self, periodic: tuple[PeriodicSchedule, ...]) -> Cycle | None:
-        key = tuple(id(s) for s in periodic)
-        if key in self._cache:
-            return self._cache[key]
-        period = reduce(_lcm, (s.period_ns for s in periodic))
-        count = sum(len(s.starts_ns) * (period // s.period_ns) for s in periodic)
-        if count > MAX_MERGED_PHASES:
-            self._cache[key] = None
+        key = tuple((s.period_ns, s.starts_ns, s.origin_ns) for s in periodic)
+        timing = self._timing.get(key, False)
+        if timing is False:
+            if len(self._timing) >= 1024:
+                self._timing.clear()
+            timing = self._timing[key] = _merge_timing(periodic)
+        if timing is None:
             return None
-        points = set()
-        for s in periodic:
-            for r in range(period // s.period_ns):
-                base = r * s.period_ns + s.origin_ns
-                points.update((base + st) % period for st in s.starts_ns)
-        points.add(0)
-        starts = sorted(points)
-        draws = [tuple(d for s in periodic for d in s.draws[s.phase_index(p)]) for p in starts]
-        cycle = Cycle(period, starts, draws)
-        self._cache[key] = cycle
-        self._keep = getattr(self, "_keep", []) + [periodic]  # ids stay valid while cached
-        return cycle
+        period, starts, index_maps = timing
+        channels: list[Draw] = []
+        blocks = []
+        for s, indices in zip(periodic, index_maps):
+            ch, member = _membership(s.draws)
+            channels.extend(ch)
+            blocks.append(member[:, indices])
+        member = np.vstack(blocks) if blocks else np.zeros((0, len(starts)))
+        return Cycle(period, starts, tuple(channels), member)
+
+
+def _merge_timing(periodic) -> tuple | None:
+    period = reduce(_lcm, (s.period_ns for s in periodic))
+    count = sum(len(s.starts_ns) * (period // s.period_ns) for s in periodic)
+    if count > MAX_MERGED_PHASES:
+        return None
+    points = set()
+    for s in periodic:
+        for r in range(period // s.period_ns):
+            base = r * s.period_ns + s.origin_ns
+            points.update((base + st) % period for st in s.starts_ns)
+    points.add(0)
+    starts = sorted(points)
+    index_maps = [np.array([s.phase_index(p) for p in starts], dtype=np.int64) for s in periodic]
+    return period, starts, index_maps
 
 
 def build_phases(t0: float, schedules: list[Schedule], merger: PhaseMerger) -> PhaseTable:
@@ -245,7 +274,7 @@ def _window_phases(t0: float, periodic: list[PeriodicSchedule], fixed: tuple[Dra
         starts.append(cursor - t0_ns)
         draws.append(tuple(d for s in periodic for d in s.draws[s.phase_index(cursor)]))
         cursor = nxt
-    window = Cycle(cursor - t0_ns, starts, draws)
+    window = Cycle.from_phase_draws(cursor - t0_ns, starts, draws)
     member = window.member if not fixed else np.vstack([window.member, np.ones((len(fixed), len(starts)))])
     return PhaseTable(window.h_ns, window.channels + fixed, member, None, min(end, cursor / NS_PER_S))
 
