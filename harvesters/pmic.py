@@ -130,6 +130,8 @@ class Pmic(Component):
         key = (self.state, v_in, p_in, self._shares[k])
         cached = self._cache.get(key)
         if cached is None:
+            if len(self._cache) >= 4096:  # a year of minute light has 525,600 distinct levels
+                self._cache.clear()
             cached = self._cache[key] = self._build(self.state, v_in, p_in, self._shares[k])
         return cached
 
