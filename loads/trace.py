@@ -137,6 +137,9 @@ def read_current_trace(path: str | os.PathLike, time_column: str | int | None = 
     i_col = _find_column(names, current_column, ("current", "(a)", "[a]"), 1, file, exclude=t_col)
     if t_col == i_col:
         raise InputFileError(file, f"line {header_line}", "time and current are the same column")
+    if max(t_col, i_col) >= len(names):  # a one-column file: the default current column 1 is not there
+        raise InputFileError(file, f"line {header_line}", f"needs a time and a current column, found {len(names)} "
+                             f"column{'s' if len(names) != 1 else ''}")
     t_scale = _unit_scale(names[t_col] if has_header else "", "time", file, time_unit)
     i_scale = _unit_scale(names[i_col] if has_header else "", "current", file, current_unit)
     data = lines[1:] if has_header else lines

@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sysim.errors import ScenarioError
@@ -68,6 +69,12 @@ def main(args) -> int:
     paths = result.save(out)
     if not args.quiet:
         print_summary(result, paths)
+    if result.summary.get("firmware_error"):  # as `sysim firmware run`: the firmware stopped, not Ctrl-C
+        from sysim.cli import err_console
+
+        err_console.print(f"[bold red]firmware error:[/] {escape(result.summary['firmware_error'])} "
+                          "(the files hold the part that ran)", soft_wrap=True)
+        return 1
     return 130 if result.summary.get("interrupted") else 0
 
 
