@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sysim.errors import InputFileError
+from sysim.scenario.fields import MAX_MAGNITUDE_SI
 from sysim.units import UnitError, parse_quantity
 
 from .states import LoadEvent, RailState
@@ -158,6 +159,8 @@ def read_current_trace(path: str | os.PathLike, time_column: str | int | None = 
             raise InputFileError(file, f"line {n}", f"not a number: {bad!r}") from None
         if not (math.isfinite(t) and math.isfinite(i)):
             raise InputFileError(file, f"line {n}", "time and current must be finite numbers")
+        if not (abs(t * t_scale) <= MAX_MAGNITUDE_SI and abs(i * i_scale) <= MAX_MAGNITUDE_SI):  # 1e306 h: inf s
+            raise InputFileError(file, f"line {n}", "time or current is too large")
         if k and t * t_scale <= times[k - 1]:
             raise InputFileError(file, f"line {n}", f"time does not increase ({row[t_col]} after the previous sample)")
         if i < 0:

@@ -102,6 +102,7 @@ def parse_quantity(value: object, dimension: str) -> float:
     return number
 
 
+@lru_cache(maxsize=8192)  # pint takes ~0.5 ms a string; a sweep validates the same strings per point
 def _parse_string(text: str, dimension: str) -> float:
     stripped = text.strip()
     if not stripped:
