@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 DEFAULT_SCENARIO = REPO / "sysim" / "data" / "default.toml"
 #: seconds a single case may take before it counts as a hang
-CASE_TIMEOUT_S = 20.0
+CASE_TIMEOUT_S = 30.0
 #: the marker a hostile value leaves if anything ever executed it
 PWNED = "SYSIM_FUZZ_PWNED"
 

@@ -1,7 +1,7 @@
 """Fuzzing of scenario files: mutated copies of the bundled default and every example scenario.
 
 Each case must end in exit 0, or exit 2 with one ``error:`` line that starts with the file; never a
-traceback, never a hang (a 20 s watchdog per case; runs that pass validation simulate 0.1 s).
+traceback, never a hang (a 30 s watchdog per case; runs that pass validation simulate 20 ms).
 A firmware scenario may also end in "firmware error" (exit 1) when a mutation breaks what the
 firmware (user code) relies on. ``SYSIM_FUZZ_CASES=20000`` scales the count up.
 """
@@ -18,7 +18,7 @@ from fuzz_helpers import (DEFAULT_SCENARIO, EXAMPLES, Hang, base_scenarios, fuzz
                           problems, run_cli, summary_problem, to_toml)
 
 SEED = 20261124
-SHORT_RUN = ["--quiet", "--duration", "0.1 s", "--record-every", "0.01 s"]
+SHORT_RUN = ["--quiet", "--duration", "0.02 s", "--record-every", "2 ms"]
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,7 @@ from fuzz_helpers import (DEFAULT_SCENARIO, PWNED, REPO, base_scenarios, fuzz_ca
                           run_cli, to_toml)
 
 PRODUCT_PACKAGES = ["sysim", "device_models", "harvesters", "loads", "firmware_bridge", "gui"]
-SHORT_RUN = ["--quiet", "--duration", "0.1 s", "--record-every", "0.01 s"]
+SHORT_RUN = ["--quiet", "--duration", "0.02 s", "--record-every", "2 ms"]
 
 #: the only places product code compiles or executes code: the cpython firmware runner runs the
 #: firmware script (and modules beside it) that the scenario names, and its agent; the engine

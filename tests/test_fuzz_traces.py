@@ -16,7 +16,7 @@ from fuzz_helpers import (CSV_HEADERS, Hang, fuzz_cases, problems, run_cli, summ
                           trace_csv, trace_scenario)
 
 SEED = 4242
-SHORT_RUN = ["--quiet", "--duration", "0.1 s", "--record-every", "0.01 s"]
+SHORT_RUN = ["--quiet", "--duration", "0.02 s", "--record-every", "2 ms"]
 
 
 @pytest.fixture(autouse=True)
