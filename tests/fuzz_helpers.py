@@ -80,7 +80,10 @@ def run_cli(argv: list[str], timeout_s: float = CASE_TIMEOUT_S) -> Outcome:
 
 
 def problems(outcome: Outcome, names: list[str]) -> str | None:
-    """Why ``outcome`` is not "exit 0, or exit 2 with one line naming one of ``names``", or None."""
+    """Why ``outcome`` is not acceptable, or None. Acceptable: exit 0 without warnings; exit 2 with
+    one ``error:`` line whose first field is the file (one of ``names``, or an absolute path such
+    as the trace the scenario names); exit 1 with "firmware error: firmware stopped" (the user's
+    firmware failed, and its own traceback is the report)."""
     if outcome.stderr.startswith("firmware error: "):  # the firmware's own traceback is its report
         pass
     elif "Traceback" in outcome.stderr or "Traceback" in outcome.stdout:
@@ -181,8 +184,8 @@ def absolute_paths(value, folder: Path):
         return {k: absolute_paths(v, folder) for k, v in value.items()}
     if isinstance(value, list):
         return [absolute_paths(v, folder) for v in value]
-    if isinstance(value, str) and value and len(value) < 200 and "/" in value or str(value).endswith((".csv", ".py", ".epw")):
-        candidate = folder / str(value)
+    if isinstance(value, str) and 0 < len(value) < 200 and ("/" in value or value.endswith((".csv", ".py", ".epw"))):
+        candidate = folder / value
         if candidate.is_file():
             return str(candidate.resolve())
     return value
@@ -381,3 +384,29 @@ def _numbers(value, key=""):
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from _numbers(v, f"{key}[{i}]")
+
+
+def damaged_copy(raw: bytes, rng: random.Random) -> bytes:
+    """A real data file with a few lines duplicated, dropped, cut, swapped for junk or cells
+    replaced by hostile values (for the weather files pvlib reads)."""
+    lines = raw.split(b"\n")
+    for _ in range(rng.randint(1, 3)):
+        if not lines:
+            break
+        i = rng.randrange(min(len(lines), 60))  # the headers and the first hours: where readers look
+        action = rng.randrange(6)
+        if action == 0:
+            lines.insert(i, lines[i])
+        elif action == 1:
+            del lines[i]
+        elif action == 2:
+            lines[i] = lines[i][:rng.randrange(len(lines[i]) + 1)]
+        elif action == 3:
+            cells = lines[i].split(b",")
+            cells[rng.randrange(len(cells))] = rng.choice(CSV_CELLS).encode("utf-8", "surrogatepass")
+            lines[i] = b",".join(cells)
+        elif action == 4:
+            lines[i] = rng.choice([b"", b"\xff\xfe", b"a,b,c", b"," * 80, b"1" * 5000])
+        else:
+            lines = lines[:i]
+    return b"\n".join(lines)

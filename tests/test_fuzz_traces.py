@@ -89,3 +89,34 @@ def test_specific_damage_names_the_file_and_line(tmp_path, content, where, reaso
             assert f": {where}:" in outcome.stderr
     else:
         assert where is None  # data that happens to read as valid (e.g. Arabic-Indic digits)
+
+
+def test_damaged_weather_and_temperature_files_end_in_exit_0_or_an_error_naming_the_file(tmp_path):
+    """The TMY3 weather file pvlib reads and the ambient temperature trace, with lines duplicated,
+    dropped, cut or replaced and cells swapped for hostile values."""
+    from fuzz_helpers import REPO, base_scenarios, damaged_copy
+
+    bases = dict(base_scenarios())
+    targets = [("outdoor_pv_weather.toml", REPO / "harvesters" / "data" / "greensboro-nc-june-tmy3.csv"),
+               ("thin-film-cold-snap.toml", REPO / "examples" / "data" / "ambient-cold-snap.csv")]
+    rng = random.Random(SEED + 1)
+    count = fuzz_cases(150)
+    failures = []
+    for i in range(count):
+        name, source = rng.choice(targets)
+        damaged = tmp_path / f"data{i}{source.suffix}"
+        damaged.write_bytes(damaged_copy(source.read_bytes(), rng))
+        scenario = tmp_path / f"case{i}-{name}"
+        scenario.write_text(to_toml(bases[name]).replace(str(source), str(damaged)))
+        assert str(damaged) in scenario.read_text()
+        try:
+            outcome = run_cli(["run", str(scenario), "--out", str(tmp_path / "out")] + SHORT_RUN)
+        except Hang as exc:
+            failures.append(f"{scenario.name}: hang: {exc}")
+            continue
+        why = problems(outcome, [scenario.name, damaged.name])
+        if why is None and outcome.code == 0:
+            why = summary_problem(tmp_path / "out")
+        if why:
+            failures.append(f"{scenario.name}: {why}")
+    assert not failures, f"{len(failures)} of {count} cases failed; first ones:\n" + "\n".join(failures[:8])
