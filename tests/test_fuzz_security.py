@@ -283,6 +283,14 @@ def test_endless_loops_and_memory_bombs_end_in_a_firmware_error(tmp_path, body, 
     assert (tmp_path / "out" / "summary.json").exists()
 
 
+def test_a_firmware_that_cannot_start_is_one_firmware_error_line(tmp_path):
+    path = _firmware_scenario(tmp_path, "import machine\n", runner="serial:/dev/ttyNOPE9")
+    outcome = run_cli(["run", str(path), "--out", str(tmp_path / "out")] + SHORT_RUN)
+    assert outcome.code == 1 and "Traceback" not in outcome.stderr
+    assert outcome.stderr.startswith(f"firmware error: {path}: firmware: ") and "/dev/ttyNOPE9" in outcome.stderr
+    assert len(outcome.stderr.strip().splitlines()) == 1
+
+
 # --- the agent protocol -----------------------------------------------------------------------
 GOOD_LINES = ["S l 1000 0", "S b -1 5", "P 5 1", "O hello\\x20world", "A", "D 100", "E 3", "X Traceback\\x0a",
               "Z hard", "T 123", "M 0a0b", "M -", "F 64000000", "H sysim-agent 1 micropython"]

@@ -61,9 +61,21 @@ def main(args) -> int:
     ensure_dir(out)  # fail before a long run, not after
     progress = LazyProgress(f"simulating {scenario.name}", console, enabled=not args.quiet)
     stream_to = str(out / "trace.csv") if args.stream else None
+    firmware_start_errors: tuple = ()
+    if scenario.firmware is not None:  # the bridge is installed: it registered the [firmware] table
+        from firmware_bridge.channels import ChannelError
+        from firmware_bridge.protocol import ProtocolError
+
+        firmware_start_errors = (ChannelError, ProtocolError)
     try:
         result = simulate(scenario, duration=duration, record_every=record_every, progress=progress,
                           stream_trace_to=stream_to, method=args.method)
+    except firmware_start_errors as exc:  # as `sysim firmware run`: no interpreter, port gone, no hello
+        from sysim.cli import err_console
+
+        err_console.print(f"[bold red]firmware error:[/] {escape(f'{scenario.source}: firmware: {exc}')}",
+                          soft_wrap=True)
+        return 1
     finally:
         progress.close()
     paths = result.save(out)
