@@ -15,8 +15,11 @@ pins = { 5 = "radio" }               # Pin id -> the [[load]] it switches
 """
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
+import os
+from pathlib import Path
 from typing import Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
@@ -31,6 +34,8 @@ from .protocol import ident_ok
 from .runner import RTC_POWER_ON_EPOCH_NS, AdcChannel, FirmwareRunner
 
 RUNNERS = ("cpython", "micropython", "serial:PORT")
+#: a firmware script larger than this is not one (MicroPython boards hold a few hundred kB)
+MAX_SCRIPT_BYTES = 10_000_000
 
 
 class McuTable(Table):
@@ -87,6 +92,25 @@ class FirmwareTable(Table):
     baudrate: Count(300, 10_000_000) = 115200
     #: machine.unique_id() as hex; default: derived from the scenario name
     unique_id: Optional[str] = Field(default=None, pattern=r"^(?:[0-9a-fA-F]{2}){1,16}$")
+
+    @field_validator("script")
+    @classmethod
+    def _parses(cls, path):
+        """The script must be Python text (MicroPython's syntax is a subset): a typo or a wrong file
+        (``script = "/etc/passwd"``) is a scenario error, not a crash when the runner starts.
+        ``ast.parse`` only parses; nothing is compiled or run here."""
+        if os.path.getsize(path) > MAX_SCRIPT_BYTES:
+            raise ValueError(f"{path} is larger than {MAX_SCRIPT_BYTES // 1_000_000} MB; not a firmware script")
+        try:
+            ast.parse(Path(path).read_bytes().decode("utf-8"), filename=path)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+        except SyntaxError as exc:
+            where = f" line {exc.lineno}" if exc.lineno else ""
+            raise ValueError(f"{path}{where}: Python syntax error: {exc.msg}") from None
+        except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+            raise ValueError(f"{path} is not a Python script ({type(exc).__name__}: {exc})") from None
+        return path
 
     @field_validator("runner")
     @classmethod

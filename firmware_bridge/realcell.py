@@ -27,6 +27,18 @@ from .runner import firmware_traceback
 _LINE = re.compile(r"(?P<k>[PRUSDBE])(?: (?P<rest>.*))? (?P<t>[0-9]{1,15})\Z")
 _STATES = {"b": "active", "l": "sleep", "i": "sleep"}
 _US = 1_000_000
+#: the longest sleep a board may announce (ms): ten years
+_MAX_MS = 10 * 365 * 86400 * 1000
+
+
+def _bounded(text: str, low: int, high: int) -> int:
+    """``text`` as an integer within [low, high]; ValueError otherwise (no huge ints reach float())."""
+    if not re.fullmatch(r"-?[0-9]{1,20}", text):
+        raise ValueError(f"not an integer: {text[:40]!r}")
+    value = int(text)
+    if not low <= value <= high:
+        raise ValueError(f"{value} is outside {low}..{high}")
+    return value
 
 
 class RealCellRunner(Component):
@@ -104,10 +116,13 @@ class RealCellRunner(Component):
             self._fail(f"the board sent nothing for {self._allowance:g} s")
         except (ChannelError, ProtocolError) as exc:
             self._fail(str(exc))
-        if line.startswith("O "):
-            return "O", unescape(line[2:]), None
-        if line.startswith("X "):
-            return "X", firmware_traceback(unescape(line[2:])), None
+        try:
+            if line.startswith("O "):
+                return "O", unescape(line[2:]), None
+            if line.startswith("X "):
+                return "X", firmware_traceback(unescape(line[2:])), None
+        except ProtocolError as exc:  # a bad escape ("O \\xZZ") is the board's mistake, said plainly
+            self._fail(f"protocol error: {exc}")
         m = _LINE.match(line)
         if m is None:
             self._fail(f"protocol error: not a real-cell message: {shown(line)}")
@@ -134,20 +149,24 @@ class RealCellRunner(Component):
                 self.mcu.set_state(self.sim.now, "active")
                 self._record("pin", (args[0], level))
             elif kind in ("R", "U") and len(args) == 2 and args[0] in self.adc_by_name:
-                self._reading(self.adc_by_name[args[0]], kind, int(args[1]))
+                # R: a 16-bit reading (read_u16); U: microvolts (read_uv), at most the 100 V no board has
+                self._reading(self.adc_by_name[args[0]], kind, _bounded(args[1], 0, 65535 if kind == "R" else 10**8))
             elif kind == "S" and len(args) == 2 and args[0] in _STATES:
+                ms = _bounded(args[1], -1, _MAX_MS)
                 self.mcu.set_state(self.sim.now, _STATES[args[0]])
-                self._allowance = self.wall_timeout_s + max(int(args[1]), 0) / 1000.0
+                self._allowance = self.wall_timeout_s + max(ms, 0) / 1000.0
                 self.wakes += 1
-                self._record("sleep", (args[0], int(args[1])))
+                self._record("sleep", (args[0], ms))
             elif kind == "D" and len(args) == 1:
+                ms = _bounded(args[0], -1, _MAX_MS)
                 self.mcu.set_state(self.sim.now, "deepsleep")
-                self._allowance = self.wall_timeout_s + max(int(args[0]), 0) / 1000.0
-                self._record("deepsleep", int(args[0]))
+                self._allowance = self.wall_timeout_s + max(ms, 0) / 1000.0
+                self._record("deepsleep", ms)
             elif kind == "B" and len(args) == 1:
+                cause = _bounded(args[0], 0, 255)
                 self.boots += 1
                 self.mcu.set_state(self.sim.now, "active")
-                self._record("boot", int(args[0]))
+                self._record("boot", cause)
             elif kind == "O":
                 self._record("print", args)
                 self.sim.log(self.name, args)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sysim.errors import InputFileError
+from sysim.scenario.fields import MAX_MAGNITUDE_SI
 from sysim.units import UnitError, parse_quantity
 
 MAX_ROWS = 5_000_000
@@ -109,6 +110,8 @@ def numbers(table: Table, index: int, scale: float, what: str, non_negative: boo
             raise InputFileError(table.path, f"line {line}", f"{what} is not finite: {text!r}")
         if non_negative and value < 0:
             raise InputFileError(table.path, f"line {line}", f"negative {what}: {text}")
+        if not abs(value * scale) <= MAX_MAGNITUDE_SI:  # 1e306 h overflows to inf s; 1e308 W overflows V·I
+            raise InputFileError(table.path, f"line {line}", f"{what} is too large: {text!r}")
         out[k] = value * scale
     return out
 

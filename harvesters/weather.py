@@ -49,16 +49,22 @@ def _read(path: str):
 
 
 def _check(path: str, data, header_lines: int) -> None:
-    for column, what in (("ghi", "global horizontal irradiance"), ("dni", "direct normal irradiance"),
-                         ("dhi", "diffuse horizontal irradiance")):
+    import pandas as pd
+
+    columns = [("ghi", "global horizontal irradiance", "W/m²", True), ("dni", "direct normal irradiance", "W/m²", True),
+               ("dhi", "diffuse horizontal irradiance", "W/m²", True), ("temp_air", "air temperature", "°C", False)]
+    if "wind_speed" in data:
+        columns.append(("wind_speed", "wind speed", "m/s", True))
+    for column, what, unit, non_negative in columns:
         if column not in data:
             raise InputFileError(path, None, f"no {what} column")
-        values = np.asarray(data[column], dtype=float)
-        bad = np.nonzero(~np.isfinite(values) | (values < 0))[0]
+        # a cell that is not a number ("x", "💥") becomes NaN here and is reported as missing
+        values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
+        bad = np.nonzero(~np.isfinite(values) | ((values < 0) if non_negative else False))[0]
         if len(bad):
             k = int(bad[0])
             raise InputFileError(path, f"line {k + header_lines + 1}",
-                                 f"{'negative' if np.isfinite(values[k]) else 'missing'} {what}: {values[k]:g} W/m²")
+                                 f"{'negative' if np.isfinite(values[k]) else 'missing'} {what}: {values[k]:g} {unit}")
 
 
 def weather_light(path: str, start: dt.datetime | None, duration_s: float, tilt_rad: float, azimuth_rad: float,
@@ -76,7 +82,13 @@ def weather_light(path: str, start: dt.datetime | None, duration_s: float, tilt_
     starts = data.index - pd.Timedelta(hours=1) if label == "end" else data.index
     starts_local = starts.tz_localize(None)
     middle = starts + pd.Timedelta(minutes=30)
-    lat, lon, alt = float(meta["latitude"]), float(meta["longitude"]), float(meta.get("altitude", 0.0) or 0.0)
+    try:
+        lat, lon, alt = float(meta["latitude"]), float(meta["longitude"]), float(meta.get("altitude", 0.0) or 0.0)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputFileError(path, "line 1", f"no readable latitude, longitude and altitude ({exc})") from None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0 and abs(alt) < 1e4):
+        raise InputFileError(path, "line 1", f"latitude {lat:g}, longitude {lon:g}, altitude {alt:g} m are not a "
+                             "place on Earth")
     with warnings.catch_warnings():  # pvlib's own use of deprecated pandas names
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)

@@ -7,6 +7,7 @@ A type without ``preset`` takes its defaults from the library's reference preset
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal, Optional, Union
 
@@ -25,6 +26,8 @@ def _dbm(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a power level in dBm")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):  # nan passed the table-range check (every comparison is False)
+            raise ValueError(f"expected a finite power level in dBm, got {value!r}")
         return float(value)
     if isinstance(value, str):
         match = re.fullmatch(r"\s*([-+]?\d+(?:\.\d*)?)\s*dBm\s*", value)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sysim.errors import InputFileError
+from sysim.scenario.fields import MAX_MAGNITUDE_SI
 from sysim.units import UnitError, parse_quantity
 
 from .states import LoadEvent, RailState
@@ -137,6 +138,9 @@ def read_current_trace(path: str | os.PathLike, time_column: str | int | None = 
     i_col = _find_column(names, current_column, ("current", "(a)", "[a]"), 1, file, exclude=t_col)
     if t_col == i_col:
         raise InputFileError(file, f"line {header_line}", "time and current are the same column")
+    if max(t_col, i_col) >= len(names):  # a one-column file: the default current column 1 is not there
+        raise InputFileError(file, f"line {header_line}", f"needs a time and a current column, found {len(names)} "
+                             f"column{'s' if len(names) != 1 else ''}")
     t_scale = _unit_scale(names[t_col] if has_header else "", "time", file, time_unit)
     i_scale = _unit_scale(names[i_col] if has_header else "", "current", file, current_unit)
     data = lines[1:] if has_header else lines
@@ -155,6 +159,8 @@ def read_current_trace(path: str | os.PathLike, time_column: str | int | None = 
             raise InputFileError(file, f"line {n}", f"not a number: {bad!r}") from None
         if not (math.isfinite(t) and math.isfinite(i)):
             raise InputFileError(file, f"line {n}", "time and current must be finite numbers")
+        if not (abs(t * t_scale) <= MAX_MAGNITUDE_SI and abs(i * i_scale) <= MAX_MAGNITUDE_SI):  # 1e306 h: inf s
+            raise InputFileError(file, f"line {n}", "time or current is too large")
         if k and t * t_scale <= times[k - 1]:
             raise InputFileError(file, f"line {n}", f"time does not increase ({row[t_col]} after the previous sample)")
         if i < 0:

@@ -34,7 +34,7 @@ class TraceLoadTable(LoadCommon):
     current_column: Optional[Union[int, str]] = None
     time_unit: Optional[str] = None
     current_unit: Optional[str] = None
-    scale: float = Field(default=1.0, ge=0.0)
+    scale: float = Field(default=1.0, ge=0.0, le=1e6)  # inf or 1e308 overflowed the engine
     clip_negative: bool = False
     resample: Optional[Quantity("time", positive=True)] = None
     repeat: bool = True

@@ -49,10 +49,29 @@ DIMENSIONS: dict[str, str] = {
 }
 
 _OFFSET_TEMPERATURE = re.compile(r"^\s*([-+]?[0-9.eE+-]+)\s*(°C|degC|celsius|°F|degF)\s*$")
+#: pint evaluates ``**`` and ``^`` with Python integers, so ``"9**9**9 s"`` would compute for hours:
+#: an exponent must be a plain number of at most two digits (``m**2``, ``s^-1``), never another power,
+#: and a power applies to a number or a unit, not to a parenthesised group
+_POWER = re.compile(r"(\*\*|\^)\s*")
+_SMALL_EXPONENT = re.compile(r"[-+]?\s*[0-9]{1,2}(?:\.[0-9]*)?(?![0-9.eE])\s*")
+MAX_QUANTITY_CHARS = 200
 
 
 class UnitError(ValueError):
     """A quantity string that cannot be read, or has the wrong dimension."""
+
+
+def check_expression(text: str) -> None:
+    """Refuse a unit expression pint could not evaluate in bounded time (UnitError): longer than
+    :data:`MAX_QUANTITY_CHARS`, or with a power whose exponent is not a small plain number."""
+    if len(text) > MAX_QUANTITY_CHARS:
+        raise UnitError(f"quantity string longer than {MAX_QUANTITY_CHARS} characters")
+    for match in _POWER.finditer(text):
+        exponent = _SMALL_EXPONENT.match(text, match.end())
+        if (exponent is None or _POWER.match(text, exponent.end())
+                or text[:match.start()].rstrip().endswith(")")):  # ((10**99)**99)**99...: no powers of groups
+            raise UnitError(f"cannot read {text[:60]!r} as a quantity (a power needs a plain exponent "
+                            f"from -99 to 99 on a unit or number, like m**2 or s^-1)")
 
 
 @lru_cache(maxsize=None)
@@ -83,6 +102,7 @@ def parse_quantity(value: object, dimension: str) -> float:
     return number
 
 
+@lru_cache(maxsize=8192)  # pint takes ~0.5 ms a string; a sweep validates the same strings per point
 def _parse_string(text: str, dimension: str) -> float:
     stripped = text.strip()
     if not stripped:
@@ -97,6 +117,7 @@ def _parse_string(text: str, dimension: str) -> float:
             raise UnitError(f"{text!r} is a temperature, expected a {dimension.replace('_', ' ')}")
         quantity = ureg.Quantity(float(match.group(1)), match.group(2).replace("°C", "degC").replace("°F", "degF"))
         return float(quantity.to("kelvin").magnitude)
+    check_expression(stripped)
     try:
         quantity = ureg.Quantity(stripped.replace("µ", "u").replace("μ", "u"))
     except Exception as exc:  # pint raises many types; the message is what matters

@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sysim.errors import ScenarioError
@@ -60,14 +61,32 @@ def main(args) -> int:
     ensure_dir(out)  # fail before a long run, not after
     progress = LazyProgress(f"simulating {scenario.name}", console, enabled=not args.quiet)
     stream_to = str(out / "trace.csv") if args.stream else None
+    firmware_start_errors: tuple = ()
+    if scenario.firmware is not None:  # the bridge is installed: it registered the [firmware] table
+        from firmware_bridge.channels import ChannelError
+        from firmware_bridge.protocol import ProtocolError
+
+        firmware_start_errors = (ChannelError, ProtocolError)
     try:
         result = simulate(scenario, duration=duration, record_every=record_every, progress=progress,
                           stream_trace_to=stream_to, method=args.method)
+    except firmware_start_errors as exc:  # as `sysim firmware run`: no interpreter, port gone, no hello
+        from sysim.cli import err_console
+
+        err_console.print(f"[bold red]firmware error:[/] {escape(f'{scenario.source}: firmware: {exc}')}",
+                          soft_wrap=True)
+        return 1
     finally:
         progress.close()
     paths = result.save(out)
     if not args.quiet:
         print_summary(result, paths)
+    if result.summary.get("firmware_error"):  # as `sysim firmware run`: the firmware stopped, not Ctrl-C
+        from sysim.cli import err_console
+
+        err_console.print(f"[bold red]firmware error:[/] {escape(result.summary['firmware_error'])} "
+                          "(the files hold the part that ran)", soft_wrap=True)
+        return 1
     return 130 if result.summary.get("interrupted") else 0
 
 

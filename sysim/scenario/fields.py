@@ -13,6 +13,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from sysim.units import UnitError, format_quantity, parse_quantity
 
+#: no scenario quantity is larger in SI units (F, Ω, s, J...); beyond it the arithmetic overflows
+MAX_MAGNITUDE_SI = 1e30
+#: nor (when not zero) smaller than this: denormal numbers divide to inf
+MIN_MAGNITUDE_SI = 1e-100
+
 _UNIT_FOR = {"capacitance": "F", "resistance": "Ω", "voltage": "V", "current": "A", "time": "s",
              "power": "W", "energy": "J", "charge": "C", "area": "m²", "frequency": "Hz", "length": "m"}
 
@@ -41,6 +46,12 @@ def Quantity(dimension: str, *, positive: bool = False, non_negative: bool = Fal
         except UnitError as exc:
             raise ValueError(str(exc)) from None
         shown = format_quantity(number, _UNIT_FOR.get(dimension, ""))
+        if abs(number) > MAX_MAGNITUDE_SI:  # 1e301 s became inf ns in the schedules (OverflowError)
+            raise ValueError(f"{shown} is beyond any physical value (|value| must be at most {MAX_MAGNITUDE_SI:g} "
+                             f"in SI units)")
+        if 0 < abs(number) < MIN_MAGNITUDE_SI:  # 5e-324 m² of PV area became a division by zero
+            raise ValueError(f"{number:g} is too small to compute with (a value that is not zero must be at least "
+                             f"{MIN_MAGNITUDE_SI:g} in SI units)")
         if positive and not number > 0:
             raise ValueError(f"must be positive, got {shown}")
         if non_negative and number < 0:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sysim.errors import ScenarioError
 from sysim.scenario.loader import Scenario, _split_key
-from sysim.units import ureg
+from sysim.units import check_expression, ureg
 
 NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*(.*?)\s*$")
 
@@ -70,6 +70,7 @@ def number_and_unit(text: str, option: str) -> tuple[float, str]:
     number, unit = float(match.group(1)), match.group(2)
     if unit:
         try:
+            check_expression(unit)  # pint would evaluate "s**9**9**9" for hours
             ureg.Quantity(1.0, unit.replace("µ", "u").replace("μ", "u"))
         except Exception:
             raise ScenarioError(None, option, f"unknown unit {unit!r} in {text!r}") from None

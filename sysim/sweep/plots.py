@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 from sysim.fileio import atomic_path  # noqa: E402
 from sysim.sizing.parameter import NUMBER_WITH_UNIT  # noqa: E402
-from sysim.units import ureg  # noqa: E402
+from sysim.units import check_expression, ureg  # noqa: E402
 
 from .points import Axis, Study  # noqa: E402
 from .spec import PlotTable  # noqa: E402
@@ -63,6 +63,7 @@ def numeric(values: list) -> tuple[np.ndarray | None, str]:
             q = ureg.Quantity(float(value), unit or "")
         elif isinstance(value, str):
             try:
+                check_expression(value)  # pint would evaluate "9**9**9 s" for hours
                 q = ureg.Quantity(value.replace("µ", "u").replace("μ", "u"))
             except Exception:
                 return None, ""
