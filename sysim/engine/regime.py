@@ -43,6 +43,8 @@ class LengthCache:
         self._data: dict = {}
         self._limit = limit
         self._stacks: dict = {}
+        self._templates: dict = {}
+        self._seen: dict = {}
 
     def stacked(self, system: ModalSystem, h_ns: np.ndarray) -> tuple:
         """The (phases × modes) arrays of a phase-length pattern, for current-independent rates;
@@ -59,6 +61,41 @@ class LengthCache:
                                             for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
         return hit
 
+    def maps_template(self, system: ModalSystem, h_ns: np.ndarray, p: np.ndarray, phi: np.ndarray):
+        """For a phase-length pattern seen before (current-independent rates): ``(A, Q)`` with the
+        phase-start maps of :func:`sysim.engine.fastforward.phase_start_maps` given by ``A`` and
+        ``B = Q·w`` per mode. ``B_j = Σ_{l<j} (Π_{l<m<j} p_m)·φ_l·w_l`` is linear in the forcing
+        ``w = b·I + e``, so a regime that differs only in its currents (a new light level, a
+        frozen power draw, a hold throttle) gets its maps by one matrix product. Built on the
+        second sighting of a pattern (a one-off rotation after a crossing is not worth it), and
+        only for short cycles (Q holds phases² numbers per mode). None otherwise."""
+        count = len(h_ns)
+        if count > _TEMPLATE_MAX_PHASES:
+            return None
+        key = (system.rates, h_ns.tobytes())
+        hit = self._templates.get(key)
+        if hit is not None:
+            return hit
+        seen = self._seen.get(key, 0)
+        if seen == 0:
+            if len(self._seen) >= 4096:
+                self._seen.clear()
+            self._seen[key] = 1
+            return None
+        n = p.shape[1]
+        big_a = np.empty((count + 1, n))
+        q = np.zeros((n, count + 1, count))
+        big_a[0] = 1.0
+        for j in range(count):
+            big_a[j + 1] = big_a[j] * p[j]
+            q[:, j + 1, :j] = q[:, j, :j] * p[j][:, None]
+            q[:, j + 1, j] = phi[j]
+        big_a.flags.writeable = False
+        if len(self._templates) >= 64:
+            self._templates.clear()
+        hit = self._templates[key] = (big_a, q)
+        return hit
+
     def get(self, system: ModalSystem, rates: tuple, h_ns: int) -> _LengthCoeffs:
         # keyed by the rates themselves (all that the coefficients depend on), so no object
         # identity is involved
@@ -69,6 +106,10 @@ class LengthCache:
                 self._data.clear()
             co = self._data[key] = _LengthCoeffs(rates, h_ns / NS_PER_S)
         return co
+
+
+#: longest cycle (phases) whose start maps are prepared as a matrix (LengthCache.maps_template)
+_TEMPLATE_MAX_PHASES = 400
 
 
 class RowCoeffs:
@@ -108,6 +149,8 @@ class Regime:
         else:
             self.rates = np.broadcast_to(np.array(system.rates), (n_phases, system.n))
             self.p, self.phi, self.psi, self.phi2, self.chi, self.omega = lengths.stacked(system, self.h_ns)
+            if self.cyclic:
+                self._template = lengths.maps_template(system, self.h_ns, self.p, self.phi)
         self.w = np.outer(self.current, system.gains) + np.array(system.drifts)
         self.g = self.w * self.phi
         self.co = True
@@ -120,6 +163,11 @@ class Regime:
         """``(A, B)`` of :func:`sysim.engine.fastforward.phase_start_maps`, computed once."""
         maps = getattr(self, "_maps", None)
         if maps is None:
+            template = getattr(self, "_template", None)
+            if template is not None:
+                big_a, q = template
+                maps = self._maps = (big_a, np.matmul(q, self.w.T[:, :, None])[:, :, 0].T)
+                return maps
             from .fastforward import phase_start_maps
 
             maps = self._maps = phase_start_maps(self.p, self.g)
