@@ -47,11 +47,12 @@ def hold_factor(stepper, table: PhaseTable, sources: np.ndarray, level: float) -
         forcing_b = np.array(system.gains) * float(currents.sum()) + np.array(system.drifts)
         decay = -rates                         # z* = forcing / decay
     else:
-        def cycle(matrix: np.ndarray):
-            a, b = stepper.regime_for(table, e_open=e_now, currents=matrix).start_maps()
-            return a[-1], b[-1]
-        p, forcing_a = cycle(without)
-        _, forcing_b = cycle(currents)
+        regime = stepper.regime_for(table, e_open=e_now, currents=currents)
+        if system.current_dependent:
+            p, forcing_a = (m[-1] for m in stepper.regime_for(table, e_open=e_now, currents=without).start_maps())
+        else:
+            p, forcing_a = (m[-1] for m in regime.start_maps_for(without.sum(axis=0)))
+        forcing_b = regime.start_maps()[1][-1]
         decay = 1.0 - p                        # z* = G / (1 - P)
     c = np.array(out.c)
     integrators = decay <= 1e-15 * np.maximum(np.abs(forcing_a) + np.abs(forcing_b), 1e-300)

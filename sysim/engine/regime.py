@@ -45,6 +45,7 @@ class LengthCache:
         self._stacks: dict = {}
         self._templates: dict = {}
         self._seen: dict = {}
+        self._forcing: dict = {}
 
     def stacked(self, system: ModalSystem, h_ns: np.ndarray) -> tuple:
         """The (phases × modes) arrays of a phase-length pattern, for current-independent rates;
@@ -57,8 +58,20 @@ class LengthCache:
             if len(self._stacks) >= 2_000:
                 self._stacks.clear()
             cos = [self.get(system, system.rates, int(h)) for h in h_ns]
-            hit = self._stacks[key] = tuple(np.array([getattr(c, name) for c in cos])
-                                            for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
+            arrays = tuple(np.array([getattr(c, name) for c in cos])
+                           for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
+            rates = np.broadcast_to(np.array(system.rates), (len(h_ns), system.n))
+            hit = self._stacks[key] = arrays + (rates, h_ns / NS_PER_S)
+        return hit
+
+    def forcing(self, system: ModalSystem) -> tuple[np.ndarray, np.ndarray]:
+        """``(gains, drifts)`` of ``system`` as arrays (the forcing is ``w = b·I + e``)."""
+        key = (system.gains, system.drifts)
+        hit = self._forcing.get(key)
+        if hit is None:
+            if len(self._forcing) >= 256:
+                self._forcing.clear()
+            hit = self._forcing[key] = (np.array(system.gains), np.array(system.drifts))
         return hit
 
     def maps_template(self, system: ModalSystem, h_ns: np.ndarray, p: np.ndarray, phi: np.ndarray):
@@ -130,28 +143,30 @@ class Regime:
         n_phases = member.shape[1]
         self.channels = channels
         self.member = member
-        self.h_ns = table.h_ns.astype(np.int64)
-        self.h = self.h_ns / NS_PER_S
+        self.h_ns = np.asarray(table.h_ns, dtype=np.int64)
         self.currents = _currents(channels, member, e_open, system.series_resistance) if currents is None \
             else currents
         self.current = self.currents.sum(axis=0) if len(channels) else np.zeros(n_phases)
         self.n = system.n
         self._phases: dict[int, Phase] = {}
         if self.endless:
+            self.h = self.h_ns / NS_PER_S
             self.co = None
             return
         if system.current_dependent:
+            self.h = self.h_ns / NS_PER_S
             rates_by_phase = [system.rates_at(float(i)) for i in self.current]
             cos = [lengths.get(system, r, int(h)) for r, h in zip(rates_by_phase, self.h_ns)]
             self.rates = np.array(rates_by_phase)
             self.p, self.phi, self.psi, self.phi2, self.chi, self.omega = (
                 np.array([getattr(c, name) for c in cos]) for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
         else:
-            self.rates = np.broadcast_to(np.array(system.rates), (n_phases, system.n))
-            self.p, self.phi, self.psi, self.phi2, self.chi, self.omega = lengths.stacked(system, self.h_ns)
+            self.p, self.phi, self.psi, self.phi2, self.chi, self.omega, self.rates, self.h = \
+                lengths.stacked(system, self.h_ns)
             if self.cyclic:
                 self._template = lengths.maps_template(system, self.h_ns, self.p, self.phi)
-        self.w = np.outer(self.current, system.gains) + np.array(system.drifts)
+        gains, drifts = lengths.forcing(system)
+        self.w = self.current[:, None] * gains + drifts
         self.g = self.w * self.phi
         self.co = True
 
@@ -172,6 +187,20 @@ class Regime:
 
             maps = self._maps = phase_start_maps(self.p, self.g)
         return maps
+
+    def start_maps_for(self, current: np.ndarray):
+        """``(A, B)`` of :meth:`start_maps` for other per-phase total currents (A), same phases."""
+        if self.system.current_dependent:
+            raise ValueError("the rates of this system depend on the current")
+        gains, drifts = np.array(self.system.gains), np.array(self.system.drifts)
+        w = current[:, None] * gains + drifts
+        template = getattr(self, "_template", None)
+        if template is not None:
+            big_a, q = template
+            return big_a, np.matmul(q, w.T[:, :, None])[:, :, 0].T
+        from .fastforward import phase_start_maps
+
+        return phase_start_maps(self.p, w * self.phi)
 
     def phase(self, j: int) -> Phase:
         """A per-phase object (draws, currents, coefficients) for the general path."""
@@ -203,13 +232,10 @@ def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_s
         return member * np.array([d.current_A for d in channels])[:, None]
     linear_i = np.array([d.current_A for d in channels])
     power = np.array([d.power_W for d in channels])
-    i_const = linear_i @ member
-    p_total = power @ member
-    functional = [c for c, d in enumerate(channels) if d.current_of_voltage is not None]
     currents = member * linear_i[:, None]
-    if not functional:
-        v = _terminal_voltage(e_open, r_series, i_const, p_total)
-        currents += member * power[:, None] / v
+    if all(d.current_of_voltage is None for d in channels):
+        v = _terminal_voltage(e_open, r_series, linear_i @ member, power @ member)
+        currents += member * (power[:, None] / v)
         return currents
     # voltage-dependent draws: solve each distinct phase mix once
     mixes: dict[tuple, tuple] = {}
@@ -230,5 +256,8 @@ def _terminal_voltage(e_open: float, r: float, i_const: np.ndarray, power: np.nd
     if r == 0.0:
         return np.maximum(e_eff, 1e-6)
     disc = e_eff * e_eff - 4.0 * r * power
-    v = np.where(disc < 0.0, 0.5 * e_eff, 0.5 * (e_eff + np.sqrt(np.maximum(disc, 0.0))))
-    return np.maximum(v, 1e-6)
+    # a negative discriminant leaves the collapse point 0.5·e_eff (sqrt of the clipped 0 adds 0)
+    v = np.sqrt(np.maximum(disc, 0.0, out=disc), out=disc)
+    v += e_eff
+    v *= 0.5
+    return np.maximum(v, 1e-6, out=v)

@@ -150,10 +150,10 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
     """The regime with frozen currents for the next stretch, and where the stretch ends."""
     system, z = stepper.system, stepper.z
     e0 = _open(system, z)
-    levels = watched_levels(stepper, table, watches, e0)
+    predictor = stepper.regime_for(table, e_open=e0)
+    levels = watched_levels(stepper, table, watches, e0, predictor.currents)
     accept = _Acceptance(table, e0, system.series_resistance, levels)
     if table.cycle_s is not None:
-        predictor = stepper.regime_for(table, e_open=e0)
         k_max = int((stop - stepper.t) // table.cycle_s) if math.isfinite(stop) else 10 ** 12
         maps_a, maps_b = predictor.start_maps()
         big_p, big_g = maps_a[-1].tolist(), maps_b[-1].tolist()
@@ -177,18 +177,18 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
     return _one_segment(stepper, table, stop, e0, levels)
 
 
-def watched_levels(stepper, table: PhaseTable, watches, e0: float) -> tuple:
+def watched_levels(stepper, table: PhaseTable, watches, e0: float, currents=None) -> tuple:
     """Watched levels as internal (open-circuit terminal) voltages with a margin for the ESR drop:
     outputs proportional to the terminal voltage (a single cell, identical cells) convert exactly;
-    others are left out."""
+    others are left out. ``currents``: the table's (channels × phases) currents at ``e0`` if known."""
     system = stepper.system
     term = system.outputs[0]
     ref = next((k for k, c in enumerate(term.c) if c != 0.0), None)
     if ref is None:
         return ()
-    drop = abs(term.d) * float(np.max(np.abs(_currents(table.channels, table.member, e0,
-                                                       system.series_resistance)), initial=0.0)) \
-        * max(1, len(table.channels))
+    if currents is None:
+        currents = _currents(table.channels, table.member, e0, system.series_resistance)
+    drop = abs(term.d) * float(np.max(np.abs(currents), initial=0.0)) * max(1, len(table.channels))
     out = []
     for w in watches:
         o = system.outputs[w.output]
@@ -254,6 +254,8 @@ def _largest_k(ok, k_max: int) -> int:
     """Largest k in [0, k_max] with ok(k), assuming ok holds on a prefix of the integers."""
     if k_max < 1 or not ok(1):
         return 0
+    if k_max == 1 or ok(k_max):
+        return k_max  # the common case: the whole span up to the stop moves little
     lo, hi = 1, 2
     while hi <= k_max and ok(hi):
         lo, hi = hi, hi * 2
