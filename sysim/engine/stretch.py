@@ -158,6 +158,17 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
         maps_a, maps_b = predictor.start_maps()
         big_p, big_g = maps_a[-1].tolist(), maps_b[-1].tolist()
         k = _largest_k(lambda kk: accept.ok(_open(system, after_cycles(z, big_p, big_g, kk))), k_max)
+        if k == k_max and math.isfinite(stop):
+            # Whole cycles reach up to the stop: take the part of a cycle before it too, so that
+            # a light segment that is not a whole number of cycles (one minute of a 16 s MPPT
+            # cycle) is one stretch, not three (cycles, a run of phases, one cut phase).
+            rem_ns = to_ns(stop - stepper.t) - k * int(table.h_ns.sum())
+            if rem_ns > 0:
+                e1 = _open_at(system, z, predictor, k, rem_ns)
+                if accept.ok(e1):
+                    corrected = _solve(stepper, table, e0, e1, lambda r: _open_at(system, z, r, k, rem_ns))
+                    if corrected is not None:
+                        return corrected, stop
         while k >= 1:
             e1 = _open(system, after_cycles(z, big_p, big_g, k))
             corrected = _solve(stepper, table, e0, e1, lambda r, k=k: _after_regime(system, z, r, k))
@@ -225,6 +236,19 @@ def _one_segment(stepper, single: PhaseTable, stop, e0, levels=()):
     if regime is None:
         regime = frozen(stepper, single, e0, e1)
     return regime, min(stop, stepper.t + h)
+
+
+def _open_at(system, z, regime: Regime, cycles: int, rem_ns: int) -> float:
+    """Internal voltage ``cycles`` whole cycles of a cyclic regime and ``rem_ns`` ns (less than a
+    cycle) after the state ``z``: the cycle map, the map to the start of the phase holding the
+    point, and the exact step of that phase's part."""
+    a, b = regime.start_maps()
+    zk = after_cycles(z, a[-1].tolist(), b[-1].tolist(), cycles)
+    offsets = np.cumsum(regime.h_ns)
+    m = int(np.searchsorted(offsets, rem_ns, side="right"))
+    start = int(offsets[m - 1]) if m > 0 else 0
+    zm = [ai * zi + bi for ai, zi, bi in zip(a[m].tolist(), zk, b[m].tolist())]
+    return _open_after(system, zm, (rem_ns - start) / NS_PER_S, float(regime.current[m]))
 
 
 def _after_regime(system, z, regime: Regime, cycles: int) -> float:
