@@ -165,10 +165,26 @@ class Regime:
                 lengths.stacked(system, self.h_ns)
             if self.cyclic:
                 self._template = lengths.maps_template(system, self.h_ns, self.p, self.phi)
-        gains, drifts = lengths.forcing(system)
+        gains, drifts = self._forcing = lengths.forcing(system)
         self.w = self.current[:, None] * gains + drifts
         self.g = self.w * self.phi
         self.co = True
+
+    def with_currents(self, currents: np.ndarray) -> "Regime":
+        """The same phases with other (channels × phases) currents: the current-independent
+        coefficients are shared, the forcing is recomputed (a frozen stretch, a hold throttle)."""
+        if self.co is None or self.system.current_dependent:
+            return None
+        other = Regime.__new__(Regime)
+        other.__dict__.update(self.__dict__)
+        other._phases = {}
+        other.__dict__.pop("_maps", None)
+        other.currents = currents
+        other.current = currents.sum(axis=0) if len(self.channels) else np.zeros(self.count)
+        gains, drifts = self._forcing
+        other.w = other.current[:, None] * gains + drifts
+        other.g = other.w * self.phi
+        return other
 
     @property
     def count(self) -> int:
@@ -224,16 +240,29 @@ class Regime:
         return ph
 
 
+#: per channel tuple (by identity, the tuple kept alive in the value): (channels, all linear,
+#: constant currents, powers, no voltage-dependent draw); one table's channels serve the predictor,
+#: both frozen passes and the hold factor of a stretch
+_CHANNELS: dict[int, tuple] = {}
+
+
 def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_series: float) -> np.ndarray:
     """Current of every channel in every phase (A, + = discharge), (channels × phases)."""
     if not channels:
         return np.zeros(member.shape)
-    if all(d.is_linear for d in channels):
-        return member * np.array([d.current_A for d in channels])[:, None]
-    linear_i = np.array([d.current_A for d in channels])
-    power = np.array([d.power_W for d in channels])
+    info = _CHANNELS.get(id(channels))
+    if info is None or info[0] is not channels:
+        if len(_CHANNELS) >= 64:
+            _CHANNELS.clear()
+        info = _CHANNELS[id(channels)] = (channels, all(d.is_linear for d in channels),
+                                          np.array([d.current_A for d in channels]),
+                                          np.array([d.power_W for d in channels]),
+                                          all(d.current_of_voltage is None for d in channels))
+    _, linear, linear_i, power, no_functions = info
+    if linear:
+        return member * linear_i[:, None]
     currents = member * linear_i[:, None]
-    if all(d.current_of_voltage is None for d in channels):
+    if no_functions:
         v = _terminal_voltage(e_open, r_series, linear_i @ member, power @ member)
         currents += member * (power[:, None] / v)
         return currents

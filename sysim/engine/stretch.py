@@ -112,8 +112,9 @@ class _Acceptance:
         return float(np.max(np.abs(i_mid - 0.5 * (self.i0 + i1)))) <= CURVATURE_TOLERANCE_REL * scale
 
 
-def frozen(stepper, table: PhaseTable, e0: float, e1: float) -> Regime:
-    """The regime with the nonlinear draws frozen for a stretch from E0 to E1 (module docstring)."""
+def frozen(stepper, table: PhaseTable, e0: float, e1: float, base: Regime | None = None) -> Regime:
+    """The regime with the nonlinear draws frozen for a stretch from E0 to E1 (module docstring);
+    ``base``: a regime of the same table whose coefficients can be shared."""
     r = stepper.system.series_resistance
     e_mid = 0.5 * (e0 + e1)
     mid = _currents(table.channels, table.member, e_mid, r)
@@ -124,6 +125,10 @@ def frozen(stepper, table: PhaseTable, e0: float, e1: float) -> Regime:
         sub_m = mid[functional].sum(axis=0)
         mid = mid.copy()
         mid[functional] *= harmonic_scale(sub0, sub_m, sub1)
+    if base is not None and base.table is table and base.system is stepper.system:
+        shared = base.with_currents(mid)
+        if shared is not None:
+            return shared
     return stepper.regime_for(table, e_open=e_mid, currents=mid)
 
 
@@ -131,15 +136,15 @@ def _consistent(e0: float, e1_pred: float, e1_corr: float) -> bool:
     return abs(e1_corr - e1_pred) <= CONSISTENCY_REL * abs(e1_pred - e0) + 1e-12 * max(abs(e0), 1.0)
 
 
-def _solve(stepper, table: PhaseTable, e0: float, e1: float, end_voltage) -> Regime | None:
+def _solve(stepper, table: PhaseTable, e0: float, e1: float, end_voltage, base=None) -> Regime | None:
     """Freeze at (E0, E1), step, and freeze again at the E1 that gives: the harmonic-mean current
     is exact only at the true end voltage, and each pass gains an order. None when the passes do
     not agree (the stretch must be shortened)."""
-    first = frozen(stepper, table, e0, e1)
+    first = frozen(stepper, table, e0, e1, base)
     e1a = end_voltage(first)
     if not _consistent(e0, e1, e1a):
         return None
-    second = frozen(stepper, table, e0, e1a)
+    second = frozen(stepper, table, e0, e1a, base)
     e1b = end_voltage(second)
     if not _consistent(e0, e1a, e1b):
         return None
@@ -162,16 +167,17 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
             # Whole cycles reach up to the stop: take the part of a cycle before it too, so that
             # a light segment that is not a whole number of cycles (one minute of a 16 s MPPT
             # cycle) is one stretch, not three (cycles, a run of phases, one cut phase).
-            rem_ns = to_ns(stop - stepper.t) - k * int(table.h_ns.sum())
-            if rem_ns > 0:
+            cycle_ns = int(table.h_ns.sum())
+            rem_ns = to_ns(stop - stepper.t) - k * cycle_ns
+            if 0 < rem_ns < cycle_ns:  # (k from the float span may be one short: then not here)
                 e1 = _open_at(system, z, predictor, k, rem_ns)
                 if accept.ok(e1):
-                    corrected = _solve(stepper, table, e0, e1, lambda r: _open_at(system, z, r, k, rem_ns))
+                    corrected = _solve(stepper, table, e0, e1, lambda r: _open_at(system, z, r, k, rem_ns), predictor)
                     if corrected is not None:
                         return corrected, stop
         while k >= 1:
             e1 = _open(system, after_cycles(z, big_p, big_g, k))
-            corrected = _solve(stepper, table, e0, e1, lambda r, k=k: _after_regime(system, z, r, k))
+            corrected = _solve(stepper, table, e0, e1, lambda r, k=k: _after_regime(system, z, r, k), predictor)
             if corrected is not None:
                 return corrected, stepper.t + k * table.cycle_s
             k //= 2
