@@ -51,32 +51,19 @@ class PhaseBook:
         system = regime.system
         current, h, w = regime.current, regime.h, regime.w
         term = system.outputs[0]
-        index: dict[str, int] = {}
-        per_joule: list[list[float]] = []
-        per_second: list[list[float]] = []
-        n_channels = len(regime.channels)
-        for c, draw in enumerate(regime.channels):
-            for account, pj, ps in draw.accounts:
-                a = index.get(account)
-                if a is None:
-                    a = index[account] = len(per_joule)
-                    per_joule.append([0.0] * n_channels)
-                    per_second.append([0.0] * n_channels)
-                per_joule[a][c] += pj
-                per_second[a][c] += ps
-        if index:
-            big_w = np.array(per_joule) @ regime.currents
-            big_s = np.array(per_second) @ (regime.member * h)
+        accounts, per_joule, per_second = _account_matrices(regime.channels)
+        if accounts:
+            big_w = per_joule @ regime.currents
+            big_s = per_second @ (regime.member * h)
         else:
             big_w = big_s = None
+        c, q, l_lin = _system_arrays(system)
         if any(system.loss_linear_per_amp):
-            l_lin = np.array(system.loss_linear) + np.outer(current, system.loss_linear_per_amp)
-        else:
-            l_lin = np.array(system.loss_linear)  # broadcasts over the phases
-        return (regime.psi * w, 2.0 * regime.chi * w, regime.omega * w * w, np.array(term.c),
-                h * (term.d * current + term.f), np.array(system.loss_quadratic), l_lin,
+            l_lin = l_lin + np.outer(current, system.loss_linear_per_amp)
+        return (regime.psi * w, 2.0 * regime.chi * w, regime.omega * w * w, c,
+                h * (term.d * current + term.f), q, l_lin,
                 system.loss_constant * h, system.series_resistance * current * current * h,
-                list(index), big_w, big_s)
+                accounts, big_w, big_s)
 
     def flush(self, ledger: Ledger) -> None:
         if not self.active:
@@ -121,3 +108,45 @@ class PhaseBook:
         for lst in lists.values():
             lst[:] = zero  # in place: the kernel holds these lists
         self.jumped = None
+
+
+_ACCOUNTS: dict[int, tuple] = {}
+_SYSTEMS: dict[int, tuple] = {}
+
+
+def _account_matrices(channels) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Account names and the (accounts × channels) ``per_joule`` and ``per_second`` factors of a
+    channel tuple, kept per tuple object (one table serves several regimes)."""
+    hit = _ACCOUNTS.get(id(channels))
+    if hit is not None and hit[0] is channels:
+        return hit[1]
+    index: dict[str, int] = {}
+    per_joule: list[list[float]] = []
+    per_second: list[list[float]] = []
+    n_channels = len(channels)
+    for c, draw in enumerate(channels):
+        for account, pj, ps in draw.accounts:
+            a = index.get(account)
+            if a is None:
+                a = index[account] = len(per_joule)
+                per_joule.append([0.0] * n_channels)
+                per_second.append([0.0] * n_channels)
+            per_joule[a][c] += pj
+            per_second[a][c] += ps
+    out = (list(index), np.array(per_joule), np.array(per_second))
+    if len(_ACCOUNTS) >= 64:
+        _ACCOUNTS.clear()
+    _ACCOUNTS[id(channels)] = (channels, out)
+    return out
+
+
+def _system_arrays(system) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Terminal output coefficients, quadratic and linear loss coefficients of a modal system."""
+    hit = _SYSTEMS.get(id(system))
+    if hit is not None and hit[0] is system:
+        return hit[1]
+    out = (np.array(system.outputs[0].c), np.array(system.loss_quadratic), np.array(system.loss_linear))
+    if len(_SYSTEMS) >= 64:
+        _SYSTEMS.clear()
+    _SYSTEMS[id(system)] = (system, out)
+    return out

@@ -196,6 +196,8 @@ class PhaseMerger:
         self._members: dict[int, tuple] = {}
         # per (timing, start position): the rotated phase lengths and per-schedule index maps
         self._rotations: dict[tuple, tuple] = {}
+        # per (timing, position, schedule objects): the finished rotated table
+        self._tables: dict[tuple, tuple] = {}
 
     def _timing_of(self, periodic: tuple[PeriodicSchedule, ...]):
         key = tuple((s.period_ns, s.starts_ns, s.origin_ns) for s in periodic)
@@ -258,6 +260,12 @@ class PhaseMerger:
             h_ns.flags.writeable = False
             rot = self._rotations[rkey] = (h_ns, [indices[order] for indices in index_maps])
         h_ns, maps = rot
+        # the same schedule objects at the same position (the stretches of one light segment
+        # end on whole cycles): the same table, so the caches keyed by its channels hit as well
+        ids = tuple(id(s) for s in periodic)
+        hit = self._tables.get((rkey, ids))
+        if hit is not None and all(a is b for a, b in zip(hit[0], periodic)):
+            return hit[1]
         channels: list[Draw] = []
         blocks = []
         for s, indices in zip(periodic, maps):
@@ -265,7 +273,12 @@ class PhaseMerger:
             channels.extend(ch)
             blocks.append(member[:, indices])
         member = np.vstack(blocks) if len(blocks) > 1 else (blocks[0] if blocks else np.zeros((0, len(h_ns))))
-        return period, h_ns, tuple(channels), member
+        member.flags.writeable = False
+        out = (period, h_ns, tuple(channels), member)
+        if len(self._tables) >= 64:
+            self._tables.clear()
+        self._tables[(rkey, ids)] = (periodic, out)
+        return out
 
 
 def _merge_timing(periodic) -> tuple | None:
