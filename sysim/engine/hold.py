@@ -38,7 +38,9 @@ def hold_factor(stepper, table: PhaseTable, sources: np.ndarray, level: float) -
     system = stepper.system
     out = system.outputs[0]
     e_now = stepper.open_circuit()
-    currents = _currents(table.channels, table.member, e_now, system.series_resistance)
+    regime = None if table.endless else stepper.regime_for(table, e_open=e_now)
+    currents = regime.currents if regime is not None else \
+        _currents(table.channels, table.member, e_now, system.series_resistance)
     without = currents.copy()
     without[sources] = 0.0
     if table.endless:
@@ -47,7 +49,6 @@ def hold_factor(stepper, table: PhaseTable, sources: np.ndarray, level: float) -
         forcing_b = np.array(system.gains) * float(currents.sum()) + np.array(system.drifts)
         decay = -rates                         # z* = forcing / decay
     else:
-        regime = stepper.regime_for(table, e_open=e_now, currents=currents)
         if system.current_dependent:
             p, forcing_a = (m[-1] for m in stepper.regime_for(table, e_open=e_now, currents=without).start_maps())
         else:
