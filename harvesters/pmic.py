@@ -115,9 +115,19 @@ class Pmic(Component):
         if len(self._times) > 1:
             sim.env.process(self._light_clock(sim))
 
+    def _changes(self) -> list[int]:
+        """Segments whose start changes what the PMIC does. A dark segment after a dark one
+        (no input power in either) draws the same in every state and reports the same input,
+        so it is no boundary: a night of hourly or minute light is then one regime for the
+        engine instead of one per data row."""
+        p_in = self.inputs.p_in
+        dark = p_in <= 0.0
+        same = dark[1:] & dark[:-1] & (p_in[1:] == p_in[:-1])
+        return [k for k in range(1, len(self._times)) if not same[k - 1]]
+
     def _light_clock(self, sim):
         env = sim.env
-        for k in range(1, len(self._times)):
+        for k in self._changes():
             if self._times[k] >= sim.t_end:
                 return
             yield env.timeout(max(self._times[k] - env.now, 0.0))

@@ -22,44 +22,12 @@ from .regime import Regime
 
 class PhaseBook:
     def __init__(self, regime: Regime):
-        system = regime.system
-        self.n = n = system.n
+        self.regime = regime
+        self.n = regime.system.n
         self.active = regime.co is not None
         self.lists: dict[int, list] = {}
-        if not self.active:
-            return
-        count = regime.count
-        current, h = regime.current, regime.h
-        w = regime.w
-        self.phi = regime.phi
-        self.psi_w = regime.psi * w
-        self.phi2 = regime.phi2
-        self.chi_w2 = 2.0 * regime.chi * w
-        self.omega_w2 = regime.omega * w * w
-        term = system.outputs[0]
-        self.c = np.array(term.c)
-        self.v_offset_h = h * (term.d * current + term.f)
-        self.q = np.array(system.loss_quadratic)
-        self.l = np.array(system.loss_linear) + np.outer(current, system.loss_linear_per_amp)
-        self.internal_const = system.loss_constant * h
-        self.esr = system.series_resistance * current * current * h
-        index: dict[str, int] = {}
-        per_joule, per_second = [], []
-        for c, draw in enumerate(regime.channels):
-            for account, pj, ps in draw.accounts:
-                a = index.setdefault(account, len(index))
-                if a == len(per_joule):
-                    per_joule.append(np.zeros(len(regime.channels)))
-                    per_second.append(np.zeros(len(regime.channels)))
-                per_joule[a][c] += pj
-                per_second[a][c] += ps
-        self.accounts = list(index)
-        if index:
-            self.W = np.array(per_joule) @ regime.currents
-            self.S = np.array(per_second) @ (regime.member * h)
-        else:
-            self.W = self.S = np.zeros((0, count))
-        self.jumped = np.zeros((count, 1 + 2 * n))
+        self.jumped = None          # [count, Σz (phases × modes), Σz²] of whole cycles jumped
+        self._coeffs = None         # the flush coefficients, made on the first flush
 
     def acc(self, j: int) -> list:
         """The running-sum list of phase ``j`` (``[count, Σz..., Σz²...]``) that the kernel and
@@ -71,33 +39,114 @@ class PhaseBook:
 
     def add_cycles(self, count: float, s1: np.ndarray, s2: np.ndarray) -> None:
         """Add ``count`` segments to every phase: ``s1``/``s2`` are (phases × modes) sums."""
-        self.jumped[:, 0] += count
-        self.jumped[:, 1:1 + self.n] += s1
-        self.jumped[:, 1 + self.n:] += s2
+        if self.jumped is None:
+            self.jumped = [float(count), np.array(s1, dtype=float), np.array(s2, dtype=float)]
+        else:
+            self.jumped[0] += count
+            self.jumped[1] += s1
+            self.jumped[2] += s2
+
+    def _coefficients(self) -> tuple:
+        regime = self.regime
+        system = regime.system
+        current, h, w = regime.current, regime.h, regime.w
+        term = system.outputs[0]
+        accounts, per_joule, per_second = _account_matrices(regime.channels)
+        if accounts:
+            big_w = per_joule @ regime.currents
+            big_s = per_second @ (regime.member * h)
+        else:
+            big_w = big_s = None
+        c, q, l_lin = _system_arrays(system)
+        if any(system.loss_linear_per_amp):
+            l_lin = l_lin + np.outer(current, system.loss_linear_per_amp)
+        return (regime.psi * w, 2.0 * regime.chi * w, regime.omega * w * w, c,
+                h * (term.d * current + term.f), q, l_lin,
+                system.loss_constant * h, system.series_resistance * current * current * h,
+                accounts, big_w, big_s)
 
     def flush(self, ledger: Ledger) -> None:
         if not self.active:
             return
-        acc = self.jumped.copy()
-        if self.lists:
-            acc[list(self.lists)] += np.array(list(self.lists.values()))
-        count = acc[:, 0]
+        lists, jumped, n = self.lists, self.jumped, self.n
+        if jumped is None and not any(lst[0] for lst in lists.values()):
+            return
+        count_phases = self.regime.count
+        if jumped is not None:
+            count = np.full(count_phases, jumped[0])
+            s1, s2 = jumped[1], jumped[2]
+        else:
+            count = np.zeros(count_phases)
+            s1 = np.zeros((count_phases, n))
+            s2 = np.zeros((count_phases, n))
+        if lists:
+            rows = list(lists)
+            vals = np.array(list(lists.values()))
+            count[rows] += vals[:, 0]
+            s1[rows] += vals[:, 1:1 + n]
+            s2[rows] += vals[:, 1 + n:]
         if not count.any():
             return
-        n = self.n
-        s1, s2 = acc[:, 1:1 + n], acc[:, 1 + n:]
-        int_z = self.phi * s1 + count[:, None] * self.psi_w
-        int_v = int_z @ self.c + count * self.v_offset_h
-        int_z2 = self.phi2 * s2 + self.chi_w2 * s1 + count[:, None] * self.omega_w2
-        internal = float(np.sum(int_z2 * self.q) + np.sum(int_z * self.l) + np.dot(count, self.internal_const))
+        if self._coeffs is None:
+            self._coeffs = self._coefficients()
+        psi_w, chi_w2, omega_w2, c, v_offset_h, q, l_lin, internal_const, esr_h, accounts, big_w, big_s = self._coeffs
+        regime = self.regime
+        count_col = count[:, None]
+        int_z = regime.phi * s1 + count_col * psi_w
+        int_v = int_z @ c + count * v_offset_h
+        int_z2 = regime.phi2 * s2 + chi_w2 * s1 + count_col * omega_w2
+        internal = float(np.sum(int_z2 * q) + np.sum(int_z * l_lin) + np.dot(count, internal_const))
         ledger.add("lost/storage_internal", internal)
-        esr = float(np.dot(count, self.esr))
+        esr = float(np.dot(count, esr_h))
         if esr:
             ledger.add("lost/esr", esr)
-        energies = self.W @ int_v + self.S @ count
-        for account, energy in zip(self.accounts, energies):
-            ledger.add(account, float(energy))
+        if accounts:
+            energies = big_w @ int_v + big_s @ count
+            for account, energy in zip(accounts, energies.tolist()):
+                ledger.add(account, energy)
         zero = [0.0] * (1 + 2 * n)
-        for lst in self.lists.values():
+        for lst in lists.values():
             lst[:] = zero  # in place: the kernel holds these lists
-        self.jumped[:] = 0.0
+        self.jumped = None
+
+
+_ACCOUNTS: dict[int, tuple] = {}
+_SYSTEMS: dict[int, tuple] = {}
+
+
+def _account_matrices(channels) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Account names and the (accounts × channels) ``per_joule`` and ``per_second`` factors of a
+    channel tuple, kept per tuple object (one table serves several regimes)."""
+    hit = _ACCOUNTS.get(id(channels))
+    if hit is not None and hit[0] is channels:
+        return hit[1]
+    index: dict[str, int] = {}
+    per_joule: list[list[float]] = []
+    per_second: list[list[float]] = []
+    n_channels = len(channels)
+    for c, draw in enumerate(channels):
+        for account, pj, ps in draw.accounts:
+            a = index.get(account)
+            if a is None:
+                a = index[account] = len(per_joule)
+                per_joule.append([0.0] * n_channels)
+                per_second.append([0.0] * n_channels)
+            per_joule[a][c] += pj
+            per_second[a][c] += ps
+    out = (list(index), np.array(per_joule), np.array(per_second))
+    if len(_ACCOUNTS) >= 64:
+        _ACCOUNTS.clear()
+    _ACCOUNTS[id(channels)] = (channels, out)
+    return out
+
+
+def _system_arrays(system) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Terminal output coefficients, quadratic and linear loss coefficients of a modal system."""
+    hit = _SYSTEMS.get(id(system))
+    if hit is not None and hit[0] is system:
+        return hit[1]
+    out = (np.array(system.outputs[0].c), np.array(system.loss_quadratic), np.array(system.loss_linear))
+    if len(_SYSTEMS) >= 64:
+        _SYSTEMS.clear()
+    _SYSTEMS[id(system)] = (system, out)
+    return out

@@ -38,7 +38,9 @@ def hold_factor(stepper, table: PhaseTable, sources: np.ndarray, level: float) -
     system = stepper.system
     out = system.outputs[0]
     e_now = stepper.open_circuit()
-    currents = _currents(table.channels, table.member, e_now, system.series_resistance)
+    regime = None if table.endless else stepper.regime_for(table, e_open=e_now)
+    currents = regime.currents if regime is not None else \
+        _currents(table.channels, table.member, e_now, system.series_resistance)
     without = currents.copy()
     without[sources] = 0.0
     if table.endless:
@@ -47,11 +49,11 @@ def hold_factor(stepper, table: PhaseTable, sources: np.ndarray, level: float) -
         forcing_b = np.array(system.gains) * float(currents.sum()) + np.array(system.drifts)
         decay = -rates                         # z* = forcing / decay
     else:
-        def cycle(matrix: np.ndarray):
-            a, b = stepper.regime_for(table, e_open=e_now, currents=matrix).start_maps()
-            return a[-1], b[-1]
-        p, forcing_a = cycle(without)
-        _, forcing_b = cycle(currents)
+        if system.current_dependent:
+            p, forcing_a = (m[-1] for m in stepper.regime_for(table, e_open=e_now, currents=without).start_maps())
+        else:
+            p, forcing_a = (m[-1] for m in regime.start_maps_for(without.sum(axis=0)))
+        forcing_b = regime.start_maps()[1][-1]
         decay = 1.0 - p                        # z* = G / (1 - P)
     c = np.array(out.c)
     integrators = decay <= 1e-15 * np.maximum(np.abs(forcing_a) + np.abs(forcing_b), 1e-300)

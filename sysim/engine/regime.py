@@ -43,6 +43,9 @@ class LengthCache:
         self._data: dict = {}
         self._limit = limit
         self._stacks: dict = {}
+        self._templates: dict = {}
+        self._seen: dict = {}
+        self._forcing: dict = {}
 
     def stacked(self, system: ModalSystem, h_ns: np.ndarray) -> tuple:
         """The (phases × modes) arrays of a phase-length pattern, for current-independent rates;
@@ -55,8 +58,55 @@ class LengthCache:
             if len(self._stacks) >= 2_000:
                 self._stacks.clear()
             cos = [self.get(system, system.rates, int(h)) for h in h_ns]
-            hit = self._stacks[key] = tuple(np.array([getattr(c, name) for c in cos])
-                                            for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
+            arrays = tuple(np.array([getattr(c, name) for c in cos])
+                           for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
+            rates = np.broadcast_to(np.array(system.rates), (len(h_ns), system.n))
+            hit = self._stacks[key] = arrays + (rates, h_ns / NS_PER_S)
+        return hit
+
+    def forcing(self, system: ModalSystem) -> tuple[np.ndarray, np.ndarray]:
+        """``(gains, drifts)`` of ``system`` as arrays (the forcing is ``w = b·I + e``)."""
+        key = (system.gains, system.drifts)
+        hit = self._forcing.get(key)
+        if hit is None:
+            if len(self._forcing) >= 256:
+                self._forcing.clear()
+            hit = self._forcing[key] = (np.array(system.gains), np.array(system.drifts))
+        return hit
+
+    def maps_template(self, system: ModalSystem, h_ns: np.ndarray, p: np.ndarray, phi: np.ndarray):
+        """For a phase-length pattern seen before (current-independent rates): ``(A, Q)`` with the
+        phase-start maps of :func:`sysim.engine.fastforward.phase_start_maps` given by ``A`` and
+        ``B = Q·w`` per mode. ``B_j = Σ_{l<j} (Π_{l<m<j} p_m)·φ_l·w_l`` is linear in the forcing
+        ``w = b·I + e``, so a regime that differs only in its currents (a new light level, a
+        frozen power draw, a hold throttle) gets its maps by one matrix product. Built on the
+        second sighting of a pattern (a one-off rotation after a crossing is not worth it), and
+        only for short cycles (Q holds phases² numbers per mode). None otherwise."""
+        count = len(h_ns)
+        if count > _TEMPLATE_MAX_PHASES:
+            return None
+        key = (system.rates, h_ns.tobytes())
+        hit = self._templates.get(key)
+        if hit is not None:
+            return hit
+        seen = self._seen.get(key, 0)
+        if seen == 0:
+            if len(self._seen) >= 4096:
+                self._seen.clear()
+            self._seen[key] = 1
+            return None
+        n = p.shape[1]
+        big_a = np.empty((count + 1, n))
+        q = np.zeros((n, count + 1, count))
+        big_a[0] = 1.0
+        for j in range(count):
+            big_a[j + 1] = big_a[j] * p[j]
+            q[:, j + 1, :j] = q[:, j, :j] * p[j][:, None]
+            q[:, j + 1, j] = phi[j]
+        big_a.flags.writeable = False
+        if len(self._templates) >= 64:
+            self._templates.clear()
+        hit = self._templates[key] = (big_a, q)
         return hit
 
     def get(self, system: ModalSystem, rates: tuple, h_ns: int) -> _LengthCoeffs:
@@ -69,6 +119,10 @@ class LengthCache:
                 self._data.clear()
             co = self._data[key] = _LengthCoeffs(rates, h_ns / NS_PER_S)
         return co
+
+
+#: longest cycle (phases) whose start maps are prepared as a matrix (LengthCache.maps_template)
+_TEMPLATE_MAX_PHASES = 400
 
 
 class RowCoeffs:
@@ -89,28 +143,48 @@ class Regime:
         n_phases = member.shape[1]
         self.channels = channels
         self.member = member
-        self.h_ns = table.h_ns.astype(np.int64)
-        self.h = self.h_ns / NS_PER_S
+        self.h_ns = np.asarray(table.h_ns, dtype=np.int64)
         self.currents = _currents(channels, member, e_open, system.series_resistance) if currents is None \
             else currents
         self.current = self.currents.sum(axis=0) if len(channels) else np.zeros(n_phases)
         self.n = system.n
         self._phases: dict[int, Phase] = {}
         if self.endless:
+            self.h = self.h_ns / NS_PER_S
             self.co = None
             return
         if system.current_dependent:
+            self.h = self.h_ns / NS_PER_S
             rates_by_phase = [system.rates_at(float(i)) for i in self.current]
             cos = [lengths.get(system, r, int(h)) for r, h in zip(rates_by_phase, self.h_ns)]
             self.rates = np.array(rates_by_phase)
             self.p, self.phi, self.psi, self.phi2, self.chi, self.omega = (
                 np.array([getattr(c, name) for c in cos]) for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
         else:
-            self.rates = np.broadcast_to(np.array(system.rates), (n_phases, system.n))
-            self.p, self.phi, self.psi, self.phi2, self.chi, self.omega = lengths.stacked(system, self.h_ns)
-        self.w = np.outer(self.current, system.gains) + np.array(system.drifts)
+            self.p, self.phi, self.psi, self.phi2, self.chi, self.omega, self.rates, self.h = \
+                lengths.stacked(system, self.h_ns)
+            if self.cyclic:
+                self._template = lengths.maps_template(system, self.h_ns, self.p, self.phi)
+        gains, drifts = self._forcing = lengths.forcing(system)
+        self.w = self.current[:, None] * gains + drifts
         self.g = self.w * self.phi
         self.co = True
+
+    def with_currents(self, currents: np.ndarray) -> "Regime":
+        """The same phases with other (channels × phases) currents: the current-independent
+        coefficients are shared, the forcing is recomputed (a frozen stretch, a hold throttle)."""
+        if self.co is None or self.system.current_dependent:
+            return None
+        other = Regime.__new__(Regime)
+        other.__dict__.update(self.__dict__)
+        other._phases = {}
+        other.__dict__.pop("_maps", None)
+        other.currents = currents
+        other.current = currents.sum(axis=0) if len(self.channels) else np.zeros(self.count)
+        gains, drifts = self._forcing
+        other.w = other.current[:, None] * gains + drifts
+        other.g = other.w * self.phi
+        return other
 
     @property
     def count(self) -> int:
@@ -120,10 +194,29 @@ class Regime:
         """``(A, B)`` of :func:`sysim.engine.fastforward.phase_start_maps`, computed once."""
         maps = getattr(self, "_maps", None)
         if maps is None:
+            template = getattr(self, "_template", None)
+            if template is not None:
+                big_a, q = template
+                maps = self._maps = (big_a, np.matmul(q, self.w.T[:, :, None])[:, :, 0].T)
+                return maps
             from .fastforward import phase_start_maps
 
             maps = self._maps = phase_start_maps(self.p, self.g)
         return maps
+
+    def start_maps_for(self, current: np.ndarray):
+        """``(A, B)`` of :meth:`start_maps` for other per-phase total currents (A), same phases."""
+        if self.system.current_dependent:
+            raise ValueError("the rates of this system depend on the current")
+        gains, drifts = np.array(self.system.gains), np.array(self.system.drifts)
+        w = current[:, None] * gains + drifts
+        template = getattr(self, "_template", None)
+        if template is not None:
+            big_a, q = template
+            return big_a, np.matmul(q, w.T[:, :, None])[:, :, 0].T
+        from .fastforward import phase_start_maps
+
+        return phase_start_maps(self.p, w * self.phi)
 
     def phase(self, j: int) -> Phase:
         """A per-phase object (draws, currents, coefficients) for the general path."""
@@ -147,21 +240,31 @@ class Regime:
         return ph
 
 
+#: per channel tuple (by identity, the tuple kept alive in the value): (channels, all linear,
+#: constant currents, powers, no voltage-dependent draw); one table's channels serve the predictor,
+#: both frozen passes and the hold factor of a stretch
+_CHANNELS: dict[int, tuple] = {}
+
+
 def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_series: float) -> np.ndarray:
     """Current of every channel in every phase (A, + = discharge), (channels × phases)."""
     if not channels:
         return np.zeros(member.shape)
-    if all(d.is_linear for d in channels):
-        return member * np.array([d.current_A for d in channels])[:, None]
-    linear_i = np.array([d.current_A for d in channels])
-    power = np.array([d.power_W for d in channels])
-    i_const = linear_i @ member
-    p_total = power @ member
-    functional = [c for c, d in enumerate(channels) if d.current_of_voltage is not None]
+    info = _CHANNELS.get(id(channels))
+    if info is None or info[0] is not channels:
+        if len(_CHANNELS) >= 64:
+            _CHANNELS.clear()
+        info = _CHANNELS[id(channels)] = (channels, all(d.is_linear for d in channels),
+                                          np.array([d.current_A for d in channels]),
+                                          np.array([d.power_W for d in channels]),
+                                          all(d.current_of_voltage is None for d in channels))
+    _, linear, linear_i, power, no_functions = info
+    if linear:
+        return member * linear_i[:, None]
     currents = member * linear_i[:, None]
-    if not functional:
-        v = _terminal_voltage(e_open, r_series, i_const, p_total)
-        currents += member * power[:, None] / v
+    if no_functions:
+        v = _terminal_voltage(e_open, r_series, linear_i @ member, power @ member)
+        currents += member * (power[:, None] / v)
         return currents
     # voltage-dependent draws: solve each distinct phase mix once
     mixes: dict[tuple, tuple] = {}
@@ -182,5 +285,8 @@ def _terminal_voltage(e_open: float, r: float, i_const: np.ndarray, power: np.nd
     if r == 0.0:
         return np.maximum(e_eff, 1e-6)
     disc = e_eff * e_eff - 4.0 * r * power
-    v = np.where(disc < 0.0, 0.5 * e_eff, 0.5 * (e_eff + np.sqrt(np.maximum(disc, 0.0))))
-    return np.maximum(v, 1e-6)
+    # a negative discriminant leaves the collapse point 0.5·e_eff (sqrt of the clipped 0 adds 0)
+    v = np.sqrt(np.maximum(disc, 0.0, out=disc), out=disc)
+    v += e_eff
+    v *= 0.5
+    return np.maximum(v, 1e-6, out=v)

@@ -192,25 +192,93 @@ class PhaseMerger:
 
     def __init__(self):
         self._timing: dict[tuple, tuple | None] = {}
+        # per schedule object (kept alive in the value, so its id is not reused): its membership
+        self._members: dict[int, tuple] = {}
+        # per (timing, start position): the rotated phase lengths and per-schedule index maps
+        self._rotations: dict[tuple, tuple] = {}
+        # per (timing, position, schedule objects): the finished rotated table
+        self._tables: dict[tuple, tuple] = {}
 
-    def merged_cycle(self, periodic: tuple[PeriodicSchedule, ...]) -> Cycle | None:
+    def _timing_of(self, periodic: tuple[PeriodicSchedule, ...]):
         key = tuple((s.period_ns, s.starts_ns, s.origin_ns) for s in periodic)
         timing = self._timing.get(key, False)
         if timing is False:
             if len(self._timing) >= 1024:
                 self._timing.clear()
             timing = self._timing[key] = _merge_timing(periodic)
+        return key, timing
+
+    def membership(self, s: PeriodicSchedule) -> tuple[tuple[Draw, ...], np.ndarray]:
+        """:func:`_membership` of one schedule's phases, cached per schedule object (a light level
+        change re-issues only the PMIC's schedule; the loads' stay the same objects)."""
+        hit = self._members.get(id(s))
+        if hit is not None and hit[0] is s:
+            return hit[1], hit[2]
+        if len(self._members) >= 256:
+            self._members.clear()
+        ch, member = _membership(s.draws)
+        self._members[id(s)] = (s, ch, member)
+        return ch, member
+
+    def merged_cycle(self, periodic: tuple[PeriodicSchedule, ...]) -> Cycle | None:
+        _, timing = self._timing_of(periodic)
         if timing is None:
             return None
         period, starts, index_maps = timing
         channels: list[Draw] = []
         blocks = []
         for s, indices in zip(periodic, index_maps):
-            ch, member = _membership(s.draws)
+            ch, member = self.membership(s)
             channels.extend(ch)
             blocks.append(member[:, indices])
         member = np.vstack(blocks) if blocks else np.zeros((0, len(starts)))
         return Cycle(period, starts, tuple(channels), member)
+
+    def rotated(self, t0: float, periodic: tuple[PeriodicSchedule, ...]):
+        """The merged cycle rotated to start at ``t0``: ``(period_ns, h_ns, channels, member)``, or
+        None when the cycles do not merge. The timing part is cached per start position (a light
+        segment boundary falls on the same position of the cycle again and again)."""
+        key, timing = self._timing_of(periodic)
+        if timing is None:
+            return None
+        period, starts, index_maps = timing
+        pos = to_ns(t0) % period
+        rkey = (key, pos)
+        rot = self._rotations.get(rkey)
+        if rot is None:
+            if len(self._rotations) >= 1024:
+                self._rotations.clear()
+            k = bisect.bisect_right(starts, pos) - 1
+            count = len(starts)
+            order = np.concatenate([np.arange(k, count), np.arange(0, k)])
+            h_all = np.diff(np.array(starts + [period], dtype=np.int64))
+            h_ns = h_all[order].copy()
+            h_ns[0] -= pos - starts[k]
+            if pos != starts[k]:  # the cycle closes with the part of phase k before the start position
+                order = np.append(order, k)
+                h_ns = np.append(h_ns, pos - starts[k])
+            h_ns.flags.writeable = False
+            rot = self._rotations[rkey] = (h_ns, [indices[order] for indices in index_maps])
+        h_ns, maps = rot
+        # the same schedule objects at the same position (the stretches of one light segment
+        # end on whole cycles): the same table, so the caches keyed by its channels hit as well
+        ids = tuple(id(s) for s in periodic)
+        hit = self._tables.get((rkey, ids))
+        if hit is not None and all(a is b for a, b in zip(hit[0], periodic)):
+            return hit[1]
+        channels: list[Draw] = []
+        blocks = []
+        for s, indices in zip(periodic, maps):
+            ch, member = self.membership(s)
+            channels.extend(ch)
+            blocks.append(member[:, indices])
+        member = np.vstack(blocks) if len(blocks) > 1 else (blocks[0] if blocks else np.zeros((0, len(h_ns))))
+        member.flags.writeable = False
+        out = (period, h_ns, tuple(channels), member)
+        if len(self._tables) >= 64:
+            self._tables.clear()
+        self._tables[(rkey, ids)] = (periodic, out)
+        return out
 
 
 def _merge_timing(periodic) -> tuple | None:
@@ -245,24 +313,14 @@ def build_phases(t0: float, schedules: list[Schedule], merger: PhaseMerger) -> P
     fixed = tuple(d for d in constant if not d.is_zero)
     if not periodic:
         return PhaseTable(np.zeros(1, dtype=np.int64), fixed, np.ones((len(fixed), 1)), None, end, endless=True)
-    cycle = merger.merged_cycle(tuple(periodic))
-    if cycle is None:
+    rotated = merger.rotated(t0, tuple(periodic))
+    if rotated is None:
         # Incommensurate cycles: build the phases up to a window and treat them as aperiodic.
         return _window_phases(t0, periodic, fixed, end)
-    starts = cycle.starts_ns
-    pos = to_ns(t0) % cycle.period_ns
-    k = bisect.bisect_right(starts, pos) - 1
-    count = len(starts)
-    order = np.concatenate([np.arange(k, count), np.arange(0, k)])
-    h_ns = cycle.h_ns[order].copy()
-    h_ns[0] -= pos - starts[k]
-    if pos != starts[k]:  # the cycle closes with the part of phase k before the start position
-        order = np.append(order, k)
-        h_ns = np.append(h_ns, pos - starts[k])
-    member = cycle.member[:, order]
+    period_ns, h_ns, channels, member = rotated
     if fixed:
-        member = np.vstack([member, np.ones((len(fixed), len(order)))])
-    return PhaseTable(h_ns, cycle.channels + fixed, member, cycle.period_ns / NS_PER_S, end)
+        member = np.vstack([member, np.ones((len(fixed), len(h_ns)))])
+    return PhaseTable(h_ns, channels + fixed, member, period_ns / NS_PER_S, end)
 
 
 def _window_phases(t0: float, periodic: list[PeriodicSchedule], fixed: tuple[Draw, ...], end: float) -> PhaseTable:

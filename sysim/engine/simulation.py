@@ -156,13 +156,18 @@ class Simulation:
         sources = np.array([d.owner in holders and self.kinds.get(d.owner) == "source" for d in table.channels],
                            dtype=bool)
         key = (holders, tuple(id(d) for d in table.channels))
-        factor = self._hold_factors.get(key)
-        if factor is None:
-            factor = self._hold_factors[key] = hold_factor(self.stepper, table, sources, level)
-        if factor >= 1.0:
-            return table
-        return table.with_channels(tuple(_scaled(d, factor) if src else d
-                                         for d, src in zip(table.channels, sources)))
+        hit = self._hold_factors.get(key)
+        if hit is None or any(a is not b for a, b in zip(hit[0], table.channels)):
+            factor = hold_factor(self.stepper, table, sources, level)
+            # the throttled draws are made once per episode, so they keep their identity (and the
+            # caches keyed by it) from one regime to the next
+            scaled = None if factor >= 1.0 else tuple(_scaled(d, factor) if src else d
+                                                      for d, src in zip(table.channels, sources))
+            if len(self._hold_factors) >= 256:
+                self._hold_factors.clear()
+            hit = self._hold_factors[key] = (table.channels, scaled)
+        scaled = hit[1]
+        return table if scaled is None else table.with_channels(scaled)
 
     def _watches(self) -> list[Watch]:
         system = self.stepper.system

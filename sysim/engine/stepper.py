@@ -71,6 +71,7 @@ class Stepper:
         self.v_max = -math.inf
         self.t_v_min = self.t_v_max = 0.0
         self._book: PhaseBook | None = None
+        self._last_regime: tuple | None = None
 
     # --- views --------------------------------------------------------------------------------
     def output(self, index: int, current: float = 0.0) -> float:
@@ -95,7 +96,15 @@ class Stepper:
         ``e_open`` (default: the present one), or given as a (channels × phases) array."""
         if e_open is None:
             e_open = self.open_circuit()
-        return Regime(self.system, table, e_open, self.lengths, currents)
+        if currents is not None:
+            return Regime(self.system, table, e_open, self.lengths, currents)
+        # the hold factor and the stretch predictor both ask for the table at the present voltage
+        last = self._last_regime
+        if last is not None and last[0] is table and last[1] is self.system and last[2] == e_open:
+            return last[3]
+        regime = Regime(self.system, table, e_open, self.lengths)
+        self._last_regime = (table, self.system, e_open, regime)
+        return regime
 
     def advance(self, regime: Regime, t_stop: float, watches: list[Watch],
                 fast_forward: bool = False) -> Crossing | None:

@@ -112,8 +112,9 @@ class _Acceptance:
         return float(np.max(np.abs(i_mid - 0.5 * (self.i0 + i1)))) <= CURVATURE_TOLERANCE_REL * scale
 
 
-def frozen(stepper, table: PhaseTable, e0: float, e1: float) -> Regime:
-    """The regime with the nonlinear draws frozen for a stretch from E0 to E1 (module docstring)."""
+def frozen(stepper, table: PhaseTable, e0: float, e1: float, base: Regime | None = None) -> Regime:
+    """The regime with the nonlinear draws frozen for a stretch from E0 to E1 (module docstring);
+    ``base``: a regime of the same table whose coefficients can be shared."""
     r = stepper.system.series_resistance
     e_mid = 0.5 * (e0 + e1)
     mid = _currents(table.channels, table.member, e_mid, r)
@@ -124,6 +125,10 @@ def frozen(stepper, table: PhaseTable, e0: float, e1: float) -> Regime:
         sub_m = mid[functional].sum(axis=0)
         mid = mid.copy()
         mid[functional] *= harmonic_scale(sub0, sub_m, sub1)
+    if base is not None and base.table is table and base.system is stepper.system:
+        shared = base.with_currents(mid)
+        if shared is not None:
+            return shared
     return stepper.regime_for(table, e_open=e_mid, currents=mid)
 
 
@@ -131,15 +136,15 @@ def _consistent(e0: float, e1_pred: float, e1_corr: float) -> bool:
     return abs(e1_corr - e1_pred) <= CONSISTENCY_REL * abs(e1_pred - e0) + 1e-12 * max(abs(e0), 1.0)
 
 
-def _solve(stepper, table: PhaseTable, e0: float, e1: float, end_voltage) -> Regime | None:
+def _solve(stepper, table: PhaseTable, e0: float, e1: float, end_voltage, base=None) -> Regime | None:
     """Freeze at (E0, E1), step, and freeze again at the E1 that gives: the harmonic-mean current
     is exact only at the true end voltage, and each pass gains an order. None when the passes do
     not agree (the stretch must be shortened)."""
-    first = frozen(stepper, table, e0, e1)
+    first = frozen(stepper, table, e0, e1, base)
     e1a = end_voltage(first)
     if not _consistent(e0, e1, e1a):
         return None
-    second = frozen(stepper, table, e0, e1a)
+    second = frozen(stepper, table, e0, e1a, base)
     e1b = end_voltage(second)
     if not _consistent(e0, e1a, e1b):
         return None
@@ -150,17 +155,29 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
     """The regime with frozen currents for the next stretch, and where the stretch ends."""
     system, z = stepper.system, stepper.z
     e0 = _open(system, z)
-    levels = watched_levels(stepper, table, watches, e0)
+    predictor = stepper.regime_for(table, e_open=e0)
+    levels = watched_levels(stepper, table, watches, e0, predictor.currents)
     accept = _Acceptance(table, e0, system.series_resistance, levels)
     if table.cycle_s is not None:
-        predictor = stepper.regime_for(table, e_open=e0)
         k_max = int((stop - stepper.t) // table.cycle_s) if math.isfinite(stop) else 10 ** 12
         maps_a, maps_b = predictor.start_maps()
         big_p, big_g = maps_a[-1].tolist(), maps_b[-1].tolist()
         k = _largest_k(lambda kk: accept.ok(_open(system, after_cycles(z, big_p, big_g, kk))), k_max)
+        if k == k_max and math.isfinite(stop):
+            # Whole cycles reach up to the stop: take the part of a cycle before it too, so that
+            # a light segment that is not a whole number of cycles (one minute of a 16 s MPPT
+            # cycle) is one stretch, not three (cycles, a run of phases, one cut phase).
+            cycle_ns = int(table.h_ns.sum())
+            rem_ns = to_ns(stop - stepper.t) - k * cycle_ns
+            if 0 < rem_ns < cycle_ns:  # (k from the float span may be one short: then not here)
+                e1 = _open_at(system, z, predictor, k, rem_ns)
+                if accept.ok(e1):
+                    corrected = _solve(stepper, table, e0, e1, lambda r: _open_at(system, z, r, k, rem_ns), predictor)
+                    if corrected is not None:
+                        return corrected, stop
         while k >= 1:
             e1 = _open(system, after_cycles(z, big_p, big_g, k))
-            corrected = _solve(stepper, table, e0, e1, lambda r, k=k: _after_regime(system, z, r, k))
+            corrected = _solve(stepper, table, e0, e1, lambda r, k=k: _after_regime(system, z, r, k), predictor)
             if corrected is not None:
                 return corrected, stepper.t + k * table.cycle_s
             k //= 2
@@ -177,18 +194,18 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
     return _one_segment(stepper, table, stop, e0, levels)
 
 
-def watched_levels(stepper, table: PhaseTable, watches, e0: float) -> tuple:
+def watched_levels(stepper, table: PhaseTable, watches, e0: float, currents=None) -> tuple:
     """Watched levels as internal (open-circuit terminal) voltages with a margin for the ESR drop:
     outputs proportional to the terminal voltage (a single cell, identical cells) convert exactly;
-    others are left out."""
+    others are left out. ``currents``: the table's (channels × phases) currents at ``e0`` if known."""
     system = stepper.system
     term = system.outputs[0]
     ref = next((k for k, c in enumerate(term.c) if c != 0.0), None)
     if ref is None:
         return ()
-    drop = abs(term.d) * float(np.max(np.abs(_currents(table.channels, table.member, e0,
-                                                       system.series_resistance)), initial=0.0)) \
-        * max(1, len(table.channels))
+    if currents is None:
+        currents = _currents(table.channels, table.member, e0, system.series_resistance)
+    drop = abs(term.d) * float(np.max(np.abs(currents), initial=0.0)) * max(1, len(table.channels))
     out = []
     for w in watches:
         o = system.outputs[w.output]
@@ -227,6 +244,19 @@ def _one_segment(stepper, single: PhaseTable, stop, e0, levels=()):
     return regime, min(stop, stepper.t + h)
 
 
+def _open_at(system, z, regime: Regime, cycles: int, rem_ns: int) -> float:
+    """Internal voltage ``cycles`` whole cycles of a cyclic regime and ``rem_ns`` ns (less than a
+    cycle) after the state ``z``: the cycle map, the map to the start of the phase holding the
+    point, and the exact step of that phase's part."""
+    a, b = regime.start_maps()
+    zk = after_cycles(z, a[-1].tolist(), b[-1].tolist(), cycles)
+    offsets = np.cumsum(regime.h_ns)
+    m = int(np.searchsorted(offsets, rem_ns, side="right"))
+    start = int(offsets[m - 1]) if m > 0 else 0
+    zm = [ai * zi + bi for ai, zi, bi in zip(a[m].tolist(), zk, b[m].tolist())]
+    return _open_after(system, zm, (rem_ns - start) / NS_PER_S, float(regime.current[m]))
+
+
 def _after_regime(system, z, regime: Regime, cycles: int) -> float:
     a, b = regime.start_maps()
     return _open(system, after_cycles(z, a[-1].tolist(), b[-1].tolist(), cycles))
@@ -254,6 +284,8 @@ def _largest_k(ok, k_max: int) -> int:
     """Largest k in [0, k_max] with ok(k), assuming ok holds on a prefix of the integers."""
     if k_max < 1 or not ok(1):
         return 0
+    if k_max == 1 or ok(k_max):
+        return k_max  # the common case: the whole span up to the stop moves little
     lo, hi = 1, 2
     while hi <= k_max and ok(hi):
         lo, hi = hi, hi * 2
