@@ -23,6 +23,7 @@ from .component import Component
 from .draws import Draw
 from .ledger import Ledger
 from .hold import HOLD_BAND_V, hold_factor
+from .interrupt import DeferredInterrupt
 from .protection import Protection, ProtectionSettings
 from .recorder import Recorder
 from .regime import _currents
@@ -98,6 +99,7 @@ class Simulation:
         self.events: list[EventRecord] = []
         self.crossings = 0
         self.interrupted = False
+        self._sigint = DeferredInterrupt()
         self.method = "auto"
         self._temperature_steps = _temperature_steps(options.temperature)
         self._applied_temperature = None
@@ -192,6 +194,8 @@ class Simulation:
         env, st = self.env, self.stepper
         wall0 = last_report = time.perf_counter()
         while st.t < self.t_end:
+            if self._sigint.pending:
+                raise KeyboardInterrupt  # Ctrl-C, taken here between steps (engine/interrupt.py)
             horizon = min(self.t_end, env.peek())
             if horizon <= st.t:
                 yield env.timeout(0)  # another process is due now: let it run first
@@ -308,7 +312,8 @@ class Simulation:
         self.env.process(self._integrator())
         wall0 = time.perf_counter()
         try:
-            self.env.run(until=self.t_end * (1 + 1e-12) + 1e-9)
+            with self._sigint:
+                self.env.run(until=self.t_end * (1 + 1e-12) + 1e-9)
         except (KeyboardInterrupt, StopRun):
             self.interrupted = True
         wall = time.perf_counter() - wall0
