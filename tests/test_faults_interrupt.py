@@ -73,6 +73,8 @@ def check_run_folder(out: Path) -> dict:
     assert rows[-1, 1] == pytest.approx(summary["final_voltage_V"], rel=1e-9)
     assert abs(summary["energy_balance_relative"]) < 1e-9  # the ledger is whole at the stop
     assert (out / "report.png").read_bytes()[:8] == PNG_MAGIC
+    # every file gets the mode the user's umask gives new files (atomic writes used to give 0600)
+    assert len({(out / name).stat().st_mode for name in ("summary.json", "trace.csv", "report.png")}) == 1
     return summary
 
 

