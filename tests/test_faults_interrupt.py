@@ -19,12 +19,18 @@ import pytest
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def _own_group_with_default_sigint() -> None:
+    # its own process group, so Ctrl-C can go to sysim and every process it started, as a
+    # terminal sends it; and a child of a backgrounded shell inherits SIGINT ignored: restore it
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args: list[str], env_extra: dict | None = None) -> tuple[subprocess.Popen, list[str]]:
     """Start ``python -m sysim ARGS``; a thread collects stdout lines as they come."""
     env = {**os.environ, **(env_extra or {})}
-    # a child of a backgrounded shell inherits SIGINT ignored: restore the default so Python handles it
     proc = subprocess.Popen([sys.executable, "-m", "sysim", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            text=True, env=env, preexec_fn=_own_group_with_default_sigint)
     seen: list[str] = []
 
     def pump():
@@ -41,7 +47,7 @@ def interrupt_when(proc: subprocess.Popen, ready, timeout_s: float = 120.0) -> t
         assert proc.poll() is None, f"finished before it could be interrupted: {proc.stderr.read()}"
         assert time.monotonic() < deadline, "never got ready to be interrupted"
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C in a terminal: sysim and its children
     proc.wait(timeout=120)
     return "", proc.stderr.read()
 
@@ -96,6 +102,25 @@ def test_ctrl_c_during_a_run_leaves_complete_files(tmp_path, stream):
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     check_run_folder(out)
+
+
+def test_ctrl_c_during_a_firmware_run_in_micropython_leaves_complete_files(tmp_path):
+    """The MicroPython interpreter is a child process: Ctrl-C reaches it too."""
+    out = tmp_path / "out"
+    script = Path(__file__).resolve().parents[1] / "examples" / "firmware" / "fixed_duty.toml"
+    proc, seen = start(["firmware", "run", str(script), "--runner", "micropython", "--duration", "3650 d",
+                        "--out", str(out)], {"TTY_INTERACTIVE": "1", "TTY_COMPATIBLE": "1", "COLUMNS": "200"})
+    interrupt_when(proc, lambda: any("simulat" in line for line in seen))
+    stderr = proc.stderr.read()
+    assert proc.returncode == 130, (stderr, "".join(seen)[-3000:])
+    assert "Traceback" not in stderr
+    summary = check_run_folder(out)
+    assert summary["firmware_runner"] == "micropython" and summary["firmware_error"] is None
+    text = (out / "firmware_events.csv").read_text()
+    assert text.endswith("\n")
+    events = list(csv.reader(text.splitlines()))
+    assert events[0] == ["time_s", "event", "detail"] and all(len(e) == 3 for e in events)
+    assert 0 < float(events[-1][0]) <= summary["duration_s"]
 
 
 NODE = """
