@@ -198,3 +198,24 @@ def test_ctrl_c_during_a_sweep_keeps_finished_points_and_a_whole_table(tmp_path)
     for row in rows:
         assert row[1] == "ok"
         assert float(row[col]) == pytest.approx(by_id[row[0]]["outputs"]["min_voltage_V"], rel=1e-11)
+
+
+def test_a_run_that_fails_midway_leaves_no_partial_trace(tmp_path, monkeypatch):
+    """An exception inside a streamed run (here from an ``on_step`` hook) removes trace.csv.partial."""
+    import sysim
+    import sysim.engine.recorder as recorder
+    from sysim.api import prepare
+
+    monkeypatch.setattr(recorder, "CHUNK_ROWS", 1000)  # spill to the .partial file every 1000 rows
+    scenario = sysim.loads(NODE).with_changes({"simulation.duration": "2 d", "simulation.record_every": "1 min"})
+    trace = tmp_path / "trace.csv"
+
+    def fail_late(sim):
+        if sim.now > 1.5 * 86400:  # after two chunks went to the .partial file
+            raise RuntimeError("a component failed")
+
+    sim = prepare(scenario, stream_trace_to=str(trace), on_step=fail_late)
+    with pytest.raises(RuntimeError, match="a component failed"):
+        sim.run()
+    assert sim.recorder.rows_written >= 2000
+    assert list(tmp_path.iterdir()) == []

@@ -316,6 +316,9 @@ class Simulation:
                 self.env.run(until=self.t_end * (1 + 1e-12) + 1e-9)
         except (KeyboardInterrupt, StopRun):
             self.interrupted = True
+        except BaseException:
+            self.recorder.discard()  # a failed run leaves no trace.csv.partial behind
+            raise
         wall = time.perf_counter() - wall0
         return self._finish(wall)
 
