@@ -52,6 +52,9 @@ class Recorder:
         self.last_time: float | None = None
         self.ledger: Ledger | None = None
         self.stepper = None
+        #: an object with ``pending`` (engine/interrupt.py): after Ctrl-C no more samples are taken,
+        #: so a step that would record for years ends quickly and the run stops after it
+        self.interrupt = None
 
     def _advance_time(self) -> None:
         self._index += 1
@@ -61,6 +64,9 @@ class Recorder:
     def record(self, stepper, z, phase: Phase, part: Coeffs, z_start) -> None:
         """Sample at ``self.next_time``: state ``z`` inside ``phase``, reached from ``z_start``
         by the partial step ``part`` (whose energies count towards the cumulative columns)."""
+        if self.interrupt is not None and self.interrupt.pending:
+            self.next_time = math.inf
+            return
         scratch = Ledger(0.0)
         if part.h > 0:
             flush_sums(stepper.system, part, 1, z_start, [v * v for v in z_start], phase.draws, phase.currents, scratch)

@@ -100,6 +100,7 @@ class Simulation:
         self.crossings = 0
         self.interrupted = False
         self._sigint = DeferredInterrupt()
+        self.recorder.interrupt = self._sigint
         self.method = "auto"
         self._temperature_steps = _temperature_steps(options.temperature)
         self._applied_temperature = None
@@ -319,6 +320,8 @@ class Simulation:
         except BaseException:
             self.recorder.discard()  # a failed run leaves no trace.csv.partial behind
             raise
+        if self._sigint.pending:
+            self.interrupted = True  # the last step reached the end, but sampling stopped at Ctrl-C
         wall = time.perf_counter() - wall0
         return self._finish(wall)
 
