@@ -18,7 +18,7 @@ import math
 
 from pydantic import PrivateAttr, model_validator
 
-from sysim.errors import InputFileError, ScenarioError
+from sysim.errors import InputFileError, ScenarioError, not_utf8
 from sysim.node import TEMPERATURE_SOURCES
 from sysim.scenario.fields import Table
 from sysim.scenario.registry import register_scenario_check, register_top_level_table
@@ -45,7 +45,9 @@ def read_temperature_trace(path: str) -> list[tuple[float, float]]:
             line, header = next(rows)
         except StopIteration:
             raise InputFileError(path, None, "empty file: expected a header and rows") from None
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except UnicodeDecodeError:
+            raise not_utf8(path) from None
+        except csv.Error as exc:
             raise InputFileError(path, "line 1", f"not a CSV text file ({exc})") from None
         names = [h.strip() for h in header]
         if len(names) != 2 or names[0] not in TIME_UNITS or names[1] not in TEMPERATURE_UNITS:
@@ -72,7 +74,9 @@ def read_temperature_trace(path: str) -> list[tuple[float, float]]:
                 steps.append((t, temp))
                 if len(steps) > MAX_ROWS:
                     raise InputFileError(path, f"line {line}", f"more than {MAX_ROWS} rows")
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except UnicodeDecodeError:
+            raise not_utf8(path) from None
+        except csv.Error as exc:
             raise InputFileError(path, None, f"not a CSV text file ({exc})") from None
     if not steps:
         raise InputFileError(path, None, "no rows after the header")

@@ -94,8 +94,11 @@ class MicroPythonChannel:
         from_r, from_w = os.pipe()
         cmd = micropython_command() + ["-X", f"heapsize={MICROPYTHON_HEAP}", str(agent_path("unix_main.py")),
                                        str(agent_path("")), str(self.script), str(to_r), str(from_w)]
+        # its own session: Ctrl-C in the terminal goes to sysim's process group only, so the run
+        # stops cleanly (exit 130) instead of losing its interpreter mid-message (firmware error)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, pass_fds=(to_r, from_w), close_fds=True)
+                                     stderr=subprocess.STDOUT, pass_fds=(to_r, from_w), close_fds=True,
+                                     start_new_session=True)
         os.close(to_r)
         os.close(from_w)
         self._to, self._from = to_w, from_r

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sysim.errors import InputFileError
+from sysim.errors import InputFileError, not_utf8
 from sysim.scenario.fields import MAX_MAGNITUDE_SI
 from sysim.units import UnitError, parse_quantity
 
@@ -59,7 +59,7 @@ def read_table(path: str) -> Table:
                 if len(rows) > MAX_ROWS:
                     raise InputFileError(path, f"line {number}", f"more than {MAX_ROWS:,} rows")
         except UnicodeDecodeError:
-            raise InputFileError(path, None, "not UTF-8 text") from None
+            raise not_utf8(path) from None
         except csv.Error as exc:
             raise InputFileError(path, f"line {reader.line_num}", f"CSV syntax error: {exc}") from None
     if header is None:

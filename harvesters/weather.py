@@ -16,6 +16,7 @@ file must cover the whole run.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 import warnings
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sysim.errors import InputFileError
+from sysim.errors import InputFileError, not_utf8
 
 from .light import LightSeries
 
@@ -42,29 +43,59 @@ def _read(path: str):
         else:
             data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
             header_lines, label = 2, "end"     # and TMY3 hours by their end
-    except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
         kind = "EPW" if suffix == ".epw" else "TMY3"
+        bad = _first_malformed_row(path, suffix == ".epw")
+        if bad is not None:
+            raise InputFileError(path, f"line {bad[0]}", f"not a {kind} data row: {bad[1]}") from None
         raise InputFileError(path, None, f"cannot read it as a {kind} weather file ({type(exc).__name__}: {exc})") from None
     return data, meta, header_lines, label
+
+
+def _first_malformed_row(path: str, epw: bool) -> tuple[int, str] | None:
+    """``(line, reason)`` of the first data row pvlib cannot have read: a field count unlike the
+    header's (TMY3) or below the format's 35 (EPW), or a date and hour that are not numbers."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    first = 8 if epw else 2
+    if len(rows) <= first:
+        return None
+    expected = 35 if epw else len(rows[first - 1])
+    for number, row in enumerate(rows[first:], start=first + 1):
+        if (len(row) < expected) if epw else (len(row) != expected):
+            return number, f"{len(row)} fields, expected {expected}"
+        stamp = row[:4] if epw else row[0].split("/") + row[1].split(":")
+        if not all(part.strip().isdigit() for part in stamp):
+            return number, f"no date and hour in {','.join(row[:2])!r}"
+    return None
 
 
 def _check(path: str, data, header_lines: int) -> None:
     import pandas as pd
 
-    columns = [("ghi", "global horizontal irradiance", "W/m²", True), ("dni", "direct normal irradiance", "W/m²", True),
-               ("dhi", "diffuse horizontal irradiance", "W/m²", True), ("temp_air", "air temperature", "°C", False)]
-    if "wind_speed" in data:
-        columns.append(("wind_speed", "wind speed", "m/s", True))
-    for column, what, unit, non_negative in columns:
+    for column, what, unit, signed in (("ghi", "global horizontal irradiance", "W/m²", False),
+                                       ("dni", "direct normal irradiance", "W/m²", False),
+                                       ("dhi", "diffuse horizontal irradiance", "W/m²", False),
+                                       ("temp_air", "air temperature", "°C", True),
+                                       ("wind_speed", "wind speed", "m/s", False)):
         if column not in data:
+            if column == "wind_speed":
+                continue  # optional: 1 m/s is assumed
             raise InputFileError(path, None, f"no {what} column")
-        # a cell that is not a number ("x", "💥") becomes NaN here and is reported as missing
-        values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
-        bad = np.nonzero(~np.isfinite(values) | ((values < 0) if non_negative else False))[0]
+        raw = data[column]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)  # text -> NaN, said below
+        bad = np.nonzero(~np.isfinite(values) | ((values < 0) & (not signed)))[0]
         if len(bad):
             k = int(bad[0])
-            raise InputFileError(path, f"line {k + header_lines + 1}",
-                                 f"{'negative' if np.isfinite(values[k]) else 'missing'} {what}: {values[k]:g} {unit}")
+            where = f"line {k + header_lines + 1}"
+            if np.isfinite(values[k]):
+                raise InputFileError(path, where, f"negative {what}: {values[k]:g} {unit}")
+            text = str(raw.iloc[k]).strip()
+            if pd.isna(raw.iloc[k]) or text.lower() == "nan" or not text:
+                raise InputFileError(path, where, f"missing {what}")
+            raise InputFileError(path, where, f"{what} is not a finite number: {text!r}")
 
 
 def weather_light(path: str, start: dt.datetime | None, duration_s: float, tilt_rad: float, azimuth_rad: float,

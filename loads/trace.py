@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sysim.errors import InputFileError
+from sysim.errors import InputFileError, not_utf8
 from sysim.scenario.fields import MAX_MAGNITUDE_SI
 from sysim.units import UnitError, parse_quantity
 
@@ -123,8 +123,8 @@ def read_current_trace(path: str | os.PathLike, time_column: str | int | None = 
             rows = list(csv.reader(fh))
     except OSError as exc:
         raise InputFileError(file, None, f"cannot read the file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise InputFileError(file, None, f"not UTF-8 text (byte {exc.start})") from None
+    except UnicodeDecodeError:
+        raise not_utf8(file) from None
     except csv.Error as exc:
         raise InputFileError(file, None, f"not a CSV file ({exc})") from None
     lines = [(n, [c.strip() for c in row]) for n, row in enumerate(rows, start=1)

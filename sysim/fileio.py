@@ -34,6 +34,7 @@ def atomic_path(target: str | os.PathLike, suffix: str = ""):
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600: give it the mode open() would
         yield tmp
         os.replace(tmp, target)
     except OSError as exc:
@@ -51,6 +52,12 @@ def write_text(target: str | os.PathLike, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _unlink(path: str) -> None:

@@ -7,10 +7,14 @@ chunks go to a CSV file as they fill and memory stays flat (:meth:`Recorder.fini
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import os
 
 import numpy as np
+
+from ..fileio import OutputError
 
 from .freeze import terminal_currents
 from .ledger import Ledger
@@ -48,6 +52,9 @@ class Recorder:
         self.last_time: float | None = None
         self.ledger: Ledger | None = None
         self.stepper = None
+        #: an object with ``pending`` (engine/interrupt.py): after Ctrl-C no more samples are taken,
+        #: so a step that would record for years ends quickly and the run stops after it
+        self.interrupt = None
 
     def _advance_time(self) -> None:
         self._index += 1
@@ -57,6 +64,9 @@ class Recorder:
     def record(self, stepper, z, phase: Phase, part: Coeffs, z_start) -> None:
         """Sample at ``self.next_time``: state ``z`` inside ``phase``, reached from ``z_start``
         by the partial step ``part`` (whose energies count towards the cumulative columns)."""
+        if self.interrupt is not None and self.interrupt.pending:
+            self.next_time = math.inf
+            return
         scratch = Ledger(0.0)
         if part.h > 0:
             flush_sums(stepper.system, part, 1, z_start, [v * v for v in z_start], phase.draws, phase.currents, scratch)
@@ -100,16 +110,31 @@ class Recorder:
 
     def _spill(self) -> None:
         chunk = self._buffer[: self._fill].copy()
-        self._fill = 0
         if self._stream_path:
-            if self._stream is None:
-                self._stream = open(self._stream_path + ".partial", "w", encoding="utf-8", newline="")
-                self._stream.write(",".join(self.columns) + "\n")
-            np.savetxt(self._stream, chunk, delimiter=",", fmt="%.12g")
-            self._stream.flush()
+            try:
+                if self._stream is None:
+                    self._stream = open(self._stream_path + ".partial", "w", encoding="utf-8", newline="")
+                    self._stream.write(",".join(self.columns) + "\n")
+                np.savetxt(self._stream, chunk, delimiter=",", fmt="%.12g")
+                self._stream.flush()
+            except OSError as exc:  # full disk, folder gone: say which file, leave no .partial behind
+                self.discard()
+                reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+                raise OutputError(f"cannot write {self._stream_path}: {reason}") from None
         else:
             self._chunks.append(chunk)
+        self._fill = 0
         self.rows_written += len(chunk)
+
+    def discard(self) -> None:
+        """Close and delete the streamed ``.partial`` file (a run that failed)."""
+        if self._stream is not None:
+            with contextlib.suppress(OSError):
+                self._stream.close()
+            self._stream = None
+        if self._stream_path:
+            with contextlib.suppress(OSError):
+                os.unlink(self._stream_path + ".partial")
 
     def array(self) -> np.ndarray:
         """All rows kept in memory (empty when streaming)."""
@@ -146,10 +171,17 @@ class Recorder:
     def finish(self) -> str | None:
         """Flush the last rows; when streaming, move the CSV into place atomically."""
         if self._stream_path:
-            if self._fill or self._stream is None:
-                self._spill()
-            self._stream.close()
-            os.replace(self._stream_path + ".partial", self._stream_path)
+            try:
+                if self._fill or self._stream is None:
+                    self._spill()
+                self._stream.close()
+                os.replace(self._stream_path + ".partial", self._stream_path)
+            except OSError as exc:
+                self.discard()
+                raise OutputError(f"cannot write {self._stream_path}: {exc.strerror or exc}") from None
+            except BaseException:
+                self.discard()
+                raise
             return self._stream_path
         return None
 

@@ -23,6 +23,7 @@ from .component import Component
 from .draws import Draw
 from .ledger import Ledger
 from .hold import HOLD_BAND_V, hold_factor
+from .interrupt import DeferredInterrupt
 from .protection import Protection, ProtectionSettings
 from .recorder import Recorder
 from .regime import _currents
@@ -98,6 +99,8 @@ class Simulation:
         self.events: list[EventRecord] = []
         self.crossings = 0
         self.interrupted = False
+        self._sigint = DeferredInterrupt()
+        self.recorder.interrupt = self._sigint
         self.method = "auto"
         self._temperature_steps = _temperature_steps(options.temperature)
         self._applied_temperature = None
@@ -197,6 +200,8 @@ class Simulation:
         env, st = self.env, self.stepper
         wall0 = last_report = time.perf_counter()
         while st.t < self.t_end:
+            if self._sigint.pending:
+                raise KeyboardInterrupt  # Ctrl-C, taken here between steps (engine/interrupt.py)
             horizon = min(self.t_end, env.peek())
             if horizon <= st.t:
                 yield env.timeout(0)  # another process is due now: let it run first
@@ -313,9 +318,15 @@ class Simulation:
         self.env.process(self._integrator())
         wall0 = time.perf_counter()
         try:
-            self.env.run(until=self.t_end * (1 + 1e-12) + 1e-9)
+            with self._sigint:
+                self.env.run(until=self.t_end * (1 + 1e-12) + 1e-9)
         except (KeyboardInterrupt, StopRun):
             self.interrupted = True
+        except BaseException:
+            self.recorder.discard()  # a failed run leaves no trace.csv.partial behind
+            raise
+        if self._sigint.pending:
+            self.interrupted = True  # the last step reached the end, but sampling stopped at Ctrl-C
         wall = time.perf_counter() - wall0
         return self._finish(wall)
 
