@@ -199,7 +199,7 @@ class Pack(StorageModel):
         if np.max(np.abs(a_mat - a_mat.T)) > _SYMMETRY_TOL * scale:
             raise RuntimeError("pack network matrix is not symmetric: cell models break the RC structure")
         mu, u = scipy.linalg.eigh(0.5 * (a_mat + a_mat.T))
-        mu = np.where(np.abs(mu) < 1e-15 * scale, 0.0, mu)
+        mu = np.where(np.abs(mu) < 1e-12 * scale, 0.0, mu)  # eigh's rounding on a zero (charge) mode
         if np.any(mu > 0):
             raise RuntimeError("pack network has a growing mode")
         # dissipation P = zᵀQz + 2I·mᵀz + r·I² + lᵀz + nI·I + l0, from the physical currents

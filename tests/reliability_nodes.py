@@ -49,6 +49,8 @@ class NodeFacts:
 
 
 def _q(value: float, unit: str, digits: int = 6) -> str:
+    if abs(value) < 1e-90:  # scenario quantities are zero or at least 1e-100 (SI)
+        value = 0.0
     return f"{value:.{digits}g} {unit}"
 
 

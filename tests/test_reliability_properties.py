@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 
 import sysim
 from reliability_nodes import HOLD_BAND_V, lower_bound, node, refine_with_node, upper_bound, write_files
+from sysim.engine.freeze import POWER_TOLERANCE_REL
 from sysim.node import build_node
 from sysim.scenario.loader import from_dict
 
@@ -76,7 +77,11 @@ def check_bounds(result, facts, v_oc0, floor):
     # the summary's extremes are those of the stepped trajectory, where a constant-power draw is
     # frozen over stretches (midpoint current, second order); a sample follows the exact curve:
     # they agree to far below the 1e-6 V that fast-forward and event stepping must agree to
-    tol = 1e-6
+    # A constant-power draw is held at its stretch's midpoint current (freeze.py), so at a stretch's
+    # start the stepped terminal voltage differs from the exact one by R·ΔI, ΔI up to the 3 %
+    # tolerance of the load current: the extremes may miss a sample by that much.
+    r_pack = facts.r_cell_max * facts.series / facts.parallel
+    tol = 1e-6 + r_pack * facts.load_current_A * POWER_TOLERANCE_REL
     assert s["min_voltage_V"] - tol <= v.min() and v.max() <= s["max_voltage_V"] + tol
     assert s["min_voltage_V"] - tol <= s["final_voltage_V"] <= s["max_voltage_V"] + tol
     high = upper_bound(facts, v_oc0)
@@ -112,7 +117,14 @@ def test_random_nodes_balance_stay_in_bounds_and_fast_forward_equals_events(fold
     v_oc0 = _open_circuit(built.storage)
     event, ff = _run(scenario, "event"), _run(scenario, "fast-forward")
     for result in (event, ff):
-        assert abs(result.summary["energy_balance_relative"]) <= 1e-9, result.summary["energy_balance_relative"]
+        s = result.summary
+        # 1e-9 of the throughput; when the throughput is a millionth of the stored energy (1 µW for
+        # 100 s from a battery holding 12 J) the balance cannot beat the rounding of the stored
+        # energy itself, a few dozen ulps of it: 1e-13 of the stored energy is allowed for that
+        error_J = abs(s["energy_balance_error_J"])
+        throughput_J = abs(s["energy_balance_error_J"] / s["energy_balance_relative"]) if s["energy_balance_relative"] else 0.0
+        stored_J = max(abs(s["energy_stored_start_J"]), abs(s["energy_stored_end_J"]))
+        assert error_J <= 1e-9 * throughput_J + 1e-13 * stored_J, (s["energy_balance_relative"], stored_J)
         check_bounds(result, facts, v_oc0, _floor(data))
     # fast-forward equals event stepping
     assert event.columns == ff.columns and len(event.rows) == len(ff.rows)
