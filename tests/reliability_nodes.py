@@ -13,6 +13,7 @@ the examples.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,7 +179,7 @@ def harvester(draw, index: int, duration_s: float, behind_pmic: bool):
         csv, info = _trace_csv(times, [v * 1e6 for v in values], "power_uW"), {"power": max(values)}
     else:
         csv, info = _trace_csv(times, [v * 1e6 for v in values], "current_uA"), {"current": max(values)}
-    table = {"type": "trace", "name": name, "file": f"{name}-{abs(hash(csv)):x}.csv",
+    table = {"type": "trace", "name": name, "file": f"{name}-{hashlib.sha1(csv.encode()).hexdigest()[:12]}.csv",
              "interpolation": draw(st.sampled_from(["hold", "linear"]))}
     if behind_pmic:
         table["voltage"] = _q(draw(st.floats(0.3, 1.5)), "V")
@@ -233,7 +234,9 @@ def load(draw, index: int, v_brownout: float, base_ms: int, pmic: bool = False):
 def node(draw, max_cycles: int = MAX_BASE_CYCLES):
     """(scenario dict, NodeFacts): the run lasts 20 to ``max_cycles`` base load periods."""
     storage_table, facts = draw(storage())
-    base_ms = draw(st.integers(5_000, 60_000))
+    # whole seconds: a PMIC's 16 s MPPT cycle then merges with the loads into a cycle of at most
+    # an hour (a period such as 52.156 s would merge with it into a 2.4-day cycle of 30,000 phases)
+    base_ms = 1000 * draw(st.integers(5, 60))
     duration = draw(st.integers(20, max_cycles)) * base_ms / 1000.0 + draw(st.floats(0.0, base_ms / 1000.0))
     rows = draw(st.integers(50, 300))
     data = {"simulation": {"duration": _q(duration, "s", 9), "record_every": _q(duration / rows, "s", 9)},

@@ -38,11 +38,16 @@ class _LengthCoeffs:
         self.omega = tuple(omega(lam, h) for lam in rates)
 
 
+#: memory the stacked per-phase coefficient arrays of LengthCache may hold (bytes)
+STACKS_BUDGET_BYTES = 128 * 2**20
+
+
 class LengthCache:
     def __init__(self, limit: int = 20_000):
         self._data: dict = {}
         self._limit = limit
         self._stacks: dict = {}
+        self._stacks_bytes = 0
         self._templates: dict = {}
         self._seen: dict = {}
         self._forcing: dict = {}
@@ -55,13 +60,18 @@ class LengthCache:
         key = (system.rates, h_ns.tobytes())
         hit = self._stacks.get(key)
         if hit is None:
-            if len(self._stacks) >= 2_000:
+            # bounded by size, not only by count: a long merged cycle (periods that share few
+            # factors: tens of thousands of phases) costs megabytes per entry
+            entry_bytes = 7 * 8 * len(h_ns) * max(system.n, 1)
+            if len(self._stacks) >= 2_000 or self._stacks_bytes + entry_bytes > STACKS_BUDGET_BYTES:
                 self._stacks.clear()
+                self._stacks_bytes = 0
             cos = [self.get(system, system.rates, int(h)) for h in h_ns]
             arrays = tuple(np.array([getattr(c, name) for c in cos])
                            for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
             rates = np.broadcast_to(np.array(system.rates), (len(h_ns), system.n))
             hit = self._stacks[key] = arrays + (rates, h_ns / NS_PER_S)
+            self._stacks_bytes += entry_bytes
         return hit
 
     def forcing(self, system: ModalSystem) -> tuple[np.ndarray, np.ndarray]:
