@@ -95,7 +95,7 @@ def _read_fast(path: str) -> Table | None:
 
     try:
         frame = pd.read_csv(io.StringIO(body), header=None, names=list(range(len(header))), dtype=float,
-                            skip_blank_lines=True, engine="c", float_precision="round_trip")
+                            skip_blank_lines=True, engine="c")
     except (ValueError, TypeError, pd.errors.ParserError):
         return None
     values = frame.to_numpy(dtype=float)
