@@ -34,7 +34,7 @@ def kernel_source(n: int, m: int) -> str:
     for i in range(n):
         lines.append(f"        n{i} = d[{i}] * z{i} + d[{n + i}]")
     for o in range(m + 1):
-        lines.append(f"        lo = hi = s0 = s1 = 0.0")
+        lines.append("        lo = hi = s0 = s1 = 0.0" if o == 0 else "        lo = hi = 0.0")
         for i in range(n):
             lines.append(f"        a = c{o}_{i} * z{i}")
             lines.append(f"        b = c{o}_{i} * n{i}")
@@ -48,34 +48,33 @@ def kernel_source(n: int, m: int) -> str:
             lines.append("            lo += b")
             lines.append("            hi += a")
         lo_idx, hi_idx = 2 * n + 2 + 2 * o, 2 * n + 3 + 2 * o
-        if o == 0:
-            lines.append(f"        k = d[{2 * n + 1}]")
-            lines.append(f"        if lo < d[{lo_idx}] or hi > d[{hi_idx}]:")
-            lines.append("            break")
-            # a new running extreme: exact inline when the segment is monotone (the bound is then
-            # an endpoint, computed by the same operations), otherwise left to the general path
-            lines.append("        if k + lo < vmin - tol:")
-            lines.append("            if lo == s1:")
-            lines.append("                vmin = k + lo")
-            lines.append("                t_vmin = elapsed + h_ns")
-            lines.append("            elif lo == s0:")
-            lines.append("                vmin = k + lo")
-            lines.append("                t_vmin = elapsed")
-            lines.append("            else:")
-            lines.append("                break")
-            lines.append("        if k + hi > vmax + tol:")
-            lines.append("            if hi == s1:")
-            lines.append("                vmax = k + hi")
-            lines.append("                t_vmax = elapsed + h_ns")
-            lines.append("            elif hi == s0:")
-            lines.append("                vmax = k + hi")
-            lines.append("                t_vmax = elapsed")
-            lines.append("            else:")
-            lines.append("                break")
-            continue
-        else:
-            lines.append(f"        if lo < d[{lo_idx}] or hi > d[{hi_idx}]:")
+        lines.append(f"        if lo < d[{lo_idx}] or hi > d[{hi_idx}]:")
         lines.append("            break")
+        if o == 0:
+            lines.append("        lo_t, hi_t = lo, hi")
+    # a new running extreme, once no watch stops the segment (a crossing ends it early, and the
+    # general path then takes the extremes of the part before it): exact inline when the segment
+    # is monotone (the bound is then an endpoint, computed by the same operations), otherwise
+    # left to the general path
+    lines.append(f"        k = d[{2 * n + 1}]")
+    lines.append("        if k + lo_t < vmin - tol:")
+    lines.append("            if lo_t == s1:")
+    lines.append("                vmin = k + lo_t")
+    lines.append("                t_vmin = elapsed + h_ns")
+    lines.append("            elif lo_t == s0:")
+    lines.append("                vmin = k + lo_t")
+    lines.append("                t_vmin = elapsed")
+    lines.append("            else:")
+    lines.append("                break")
+    lines.append("        if k + hi_t > vmax + tol:")
+    lines.append("            if hi_t == s1:")
+    lines.append("                vmax = k + hi_t")
+    lines.append("                t_vmax = elapsed + h_ns")
+    lines.append("            elif hi_t == s0:")
+    lines.append("                vmax = k + hi_t")
+    lines.append("                t_vmax = elapsed")
+    lines.append("            else:")
+    lines.append("                break")
     acc_idx = 2 * n + 2 + 2 * (m + 1)
     lines.append(f"        acc = d[{acc_idx}]")
     lines.append("        acc[0] += 1")
