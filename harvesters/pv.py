@@ -48,7 +48,7 @@ class PVHarvester(Component):
         self.points = module.operating_points(self.params)
         self.duration_s = duration_s
         self._times = [float(t) for t in light.times_s]
-        self._schedule = self._direct_schedule()
+        self._schedule = None  # made on first use: behind a PMIC it is never asked for
         self._sim = None
 
     # --- direct connection ------------------------------------------------------------------
@@ -72,6 +72,8 @@ class PVHarvester(Component):
         return PiecewiseSchedule(tuple(self._times), draws)
 
     def schedule(self, sim) -> Schedule:
+        if self._schedule is None:
+            self._schedule = self._direct_schedule()
         return self._schedule
 
     def start(self, sim) -> None:

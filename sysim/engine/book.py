@@ -26,7 +26,7 @@ class PhaseBook:
         self.n = regime.system.n
         self.active = regime.co is not None
         self.lists: dict[int, list] = {}
-        self.jumped = None          # [count, Σz (phases × modes), Σz²] of whole cycles jumped
+        self.jumped = None          # [count per phase, Σz (phases × modes), Σz²] of what was jumped
         self._coeffs = None         # the flush coefficients, made on the first flush
 
     def acc(self, j: int) -> list:
@@ -37,10 +37,13 @@ class PhaseBook:
             acc = self.lists[j] = [0.0] * (1 + 2 * self.n)
         return acc
 
-    def add_cycles(self, count: float, s1: np.ndarray, s2: np.ndarray) -> None:
-        """Add ``count`` segments to every phase: ``s1``/``s2`` are (phases × modes) sums."""
+    def add_cycles(self, count, s1: np.ndarray, s2: np.ndarray) -> None:
+        """Add ``count`` segments to every phase (a number, or one per phase: a part of a cycle):
+        ``s1``/``s2`` are (phases × modes) sums."""
         if self.jumped is None:
-            self.jumped = [float(count), np.array(s1, dtype=float), np.array(s2, dtype=float)]
+            counts = np.empty(self.regime.count)
+            counts[:] = count
+            self.jumped = [counts, np.array(s1, dtype=float), np.array(s2, dtype=float)]
         else:
             self.jumped[0] += count
             self.jumped[1] += s1
@@ -73,7 +76,7 @@ class PhaseBook:
             return
         count_phases = self.regime.count
         if jumped is not None:
-            count = np.full(count_phases, jumped[0])
+            count = jumped[0]
             s1, s2 = jumped[1], jumped[2]
         else:
             count = np.zeros(count_phases)

@@ -21,6 +21,7 @@ rounding, and the first crossing is located exactly inside its cycle.
 """
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
@@ -69,6 +70,7 @@ class FastForward:
                 if crossing is not None:
                     return crossing
                 k += 1
+        self._prefix()
         return walk.run()
 
     def _process(self, k0: int, k1: int):
@@ -83,6 +85,40 @@ class FastForward:
         if crossing is not None:
             return crossing
         return self._process(mid + 1, k1)
+
+    def _prefix(self) -> None:
+        """Jump the whole phases of the part of a cycle left before the stop time (a light
+        segment of one minute is not a whole number of 16 s MPPT cycles) when none of them can
+        reach a watched level or a new extreme and none holds a sample; the walk then steps only
+        the last, cut phase. The phase that ends at the stop itself is left to the walk, as the
+        event path books it."""
+        walk = self.walk
+        if walk.span_ns is None or walk.index != 0:
+            return
+        rem_ns = walk.span_ns - walk.elapsed_ns
+        m = bisect.bisect_left(self.offsets_ns, rem_ns) - 1  # phases ending strictly before the stop
+        if m < 2:
+            return
+        rel = sample_offset_ns(self.st.sampler, walk.t0)
+        if rel is not None and rel < walk.elapsed_ns + self.offsets_ns[m]:
+            return
+        k = walk.elapsed_ns // self.cycle_ns
+        if not self._assess(k, k, m):
+            return
+        st, n = self.st, self.n
+        z0 = np.array(st.z)
+        starts = self.A[:m] * z0 + self.B[:m]
+        s1 = np.zeros((self.regime.count, n))
+        s2 = np.zeros((self.regime.count, n))
+        s1[:m] = starts
+        s2[:m] = starts * starts
+        counts = np.zeros(self.regime.count)
+        counts[:m] = 1.0
+        walk.book.add_cycles(counts, s1, s2)
+        st.z[:] = (self.A[m] * z0 + self.B[m]).tolist()
+        walk.elapsed_ns += self.offsets_ns[m]
+        walk.index = m
+        st.segments += m
 
     def _detail(self, k: int):
         return self.walk.run(until_ns=(k + 1) * self.cycle_ns)
@@ -114,9 +150,10 @@ class FastForward:
         st.segments += count * self.regime.count
 
     # --- deciding whether a range can be jumped ------------------------------------------------
-    def _assess(self, k0: int, k1: int) -> bool:
+    def _assess(self, k0: int, k1: int, upto: int | None = None) -> bool:
         """True when cycles k0..k1 can be jumped: no watched level and no new extreme that is not
-        settled here is reachable in them."""
+        settled here is reachable in them. ``upto``: only the first that many phases (of the
+        single cycle k0 = k1)."""
         st, walk = self.st, self.walk
         z0 = list(st.z)
         z1 = self._state_after(z0, k1 - k0)
@@ -128,19 +165,22 @@ class FastForward:
             t0, t1 = starts0 * c, starts1 * c
             lo = np.minimum(np.minimum(t0[:-1], t0[1:]), np.minimum(t1[:-1], t1[1:])).sum(axis=1)
             hi = np.maximum(np.maximum(t0[:-1], t0[1:]), np.maximum(t1[:-1], t1[1:])).sum(axis=1)
+            if upto is not None:
+                lo, hi = lo[:upto], hi[:upto]
             bounds.append((lo, hi))
-            for j in np.flatnonzero(lo < self.lo_lim[slot]):
+            for j in np.flatnonzero(lo < self.lo_lim[slot][:len(lo)]):
                 if self._tight(phase(j), c, starts0[j], starts1[j], "min") < self.lo_lim[slot][j]:
                     return False
-            for j in np.flatnonzero(hi > self.hi_lim[slot]):
+            for j in np.flatnonzero(hi > self.hi_lim[slot][:len(hi)]):
                 if self._tight(phase(j), c, starts0[j], starts1[j], "max") > self.hi_lim[slot][j]:
                     return False
         # No watched level is reachable: the range will be jumped (or split for extremes only),
         # so new running extremes of the terminal voltage may be settled now.
         c = self.c[0]
         lo, hi = bounds[0]
-        low = np.flatnonzero(self.k_term + lo < st.v_min - _TOL)
-        high = np.flatnonzero(self.k_term + hi > st.v_max + _TOL)
+        k_term = self.k_term[:len(lo)]
+        low = np.flatnonzero(k_term + lo < st.v_min - _TOL)
+        high = np.flatnonzero(k_term + hi > st.v_max + _TOL)
         for j in sorted(set(low) | set(high)):
             k_term = float(self.k_term[j])
             need_min = j in low and \

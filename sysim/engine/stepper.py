@@ -269,7 +269,10 @@ class _Walk:
             st.t = self.t_stop
             return None
         while until_ns is None or self.elapsed_ns < until_ns:
-            if self.kernel is not None:
+            if self.kernel is not None and not (self.span_ns is not None and
+                                                self.elapsed_ns + int(regime.h_ns[self.index]) >= self.span_ns):
+                # (the last, cut phase of a walk goes straight to the general path: building the
+                # kernel's per-phase data for it alone would cost more than the phase)
                 limit = self.span_ns if self.span_ns is not None else 1 << 62
                 if until_ns is not None:
                     limit = min(limit, until_ns + 1)
