@@ -66,7 +66,7 @@ class FastForward:
                     return crossing
                 k = k_stop
             if k < total:
-                crossing = self._detail(k)
+                crossing = self._sampled_cycle(k)
                 if crossing is not None:
                     return crossing
                 k += 1
@@ -105,20 +105,54 @@ class FastForward:
         k = walk.elapsed_ns // self.cycle_ns
         if not self._assess(k, k, m):
             return
-        st, n = self.st, self.n
-        z0 = np.array(st.z)
-        starts = self.A[:m] * z0 + self.B[:m]
-        s1 = np.zeros((self.regime.count, n))
-        s2 = np.zeros((self.regime.count, n))
-        s1[:m] = starts
-        s2[:m] = starts * starts
-        counts = np.zeros(self.regime.count)
-        counts[:m] = 1.0
-        walk.book.add_cycles(counts, s1, s2)
-        st.z[:] = (self.A[m] * z0 + self.B[m]).tolist()
+        z0 = np.array(self.st.z)
+        self._book_phases(z0, 0, m)
+        self.st.z[:] = (self.A[m] * z0 + self.B[m]).tolist()
         walk.elapsed_ns += self.offsets_ns[m]
         walk.index = m
-        st.segments += m
+
+    def _sampled_cycle(self, k: int):
+        """A cycle that holds sample times: jumped like any other when nothing else happens in it
+        (samples do not touch the trajectory), each sample taken from the closed-form state at
+        the start of its phase; the ledger is booked phase range by phase range so that a sample
+        reads the energies up to its own time. Otherwise the cycle is stepped in detail."""
+        if not self._assess(k, k):
+            return self._detail(k)
+        walk, st = self.walk, self.st
+        base = walk.elapsed_ns
+        end = base + self.cycle_ns
+        z0 = np.array(st.z)
+        booked = 0
+        while True:
+            rel = sample_offset_ns(st.sampler, walk.t0)
+            if rel is None or rel >= end:
+                break
+            j = bisect.bisect_right(self.offsets_ns, rel - base) - 1
+            self._book_phases(z0, booked, j)
+            booked = j
+            phase = self.regime.phase(j)
+            z_j = (self.A[j] * z0 + self.B[j]).tolist()
+            st._samples(z_j, phase.co, phase, walk.t0, base + self.offsets_ns[j], base + self.offsets_ns[j + 1])
+        self._book_phases(z0, booked, self.regime.count)
+        st.z[:] = (self.A[-1] * z0 + self.B[-1]).tolist()
+        walk.elapsed_ns = end
+        return None
+
+    def _book_phases(self, z0: np.ndarray, lo: int, hi: int) -> None:
+        """Book phases ``lo``..``hi - 1`` of one cycle that starts in state ``z0`` (its phase-start
+        states from the maps), counting them as simulated segments."""
+        if hi <= lo:
+            return
+        count, n = self.regime.count, self.n
+        starts = self.A[lo:hi] * z0 + self.B[lo:hi]
+        s1 = np.zeros((count, n))
+        s2 = np.zeros((count, n))
+        s1[lo:hi] = starts
+        s2[lo:hi] = starts * starts
+        counts = np.zeros(count)
+        counts[lo:hi] = 1.0
+        self.walk.book.add_cycles(counts, s1, s2)
+        self.st.segments += hi - lo
 
     def _detail(self, k: int):
         return self.walk.run(until_ns=(k + 1) * self.cycle_ns)

@@ -211,7 +211,9 @@ class _Walk:
         self.system = system = st.system
         self.t0 = st.t
         self.t_stop = t_stop
-        self.span_ns = to_ns(t_stop - self.t0) if math.isfinite(t_stop) else None
+        # on the absolute ns grid, like sample times (sample_offset_ns): a sample at the stop time
+        # then always belongs to the next regime, whatever the rounding of a crossing-made t0
+        self.span_ns = to_ns(t_stop) - to_ns(self.t0) if math.isfinite(t_stop) else None
         self.elapsed_ns = 0
         self.index = 0
         self.done = False
