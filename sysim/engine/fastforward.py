@@ -190,15 +190,21 @@ class FastForward:
         single cycle k0 = k1)."""
         st, walk = self.st, self.walk
         z0 = list(st.z)
-        z1 = self._state_after(z0, k1 - k0)
+        single = k1 == k0
+        z1 = z0 if single else self._state_after(z0, k1 - k0)
         starts0 = self.A * np.array(z0) + self.B
-        starts1 = self.A * np.array(z1) + self.B
+        starts1 = starts0 if single else self.A * np.array(z1) + self.B
         phase = self.regime.phase
         bounds = []
         for slot, c in enumerate(self.c):
-            t0, t1 = starts0 * c, starts1 * c
-            lo = np.minimum(np.minimum(t0[:-1], t0[1:]), np.minimum(t1[:-1], t1[1:])).sum(axis=1)
-            hi = np.maximum(np.maximum(t0[:-1], t0[1:]), np.maximum(t1[:-1], t1[1:])).sum(axis=1)
+            t0 = starts0 * c
+            if single:  # one cycle: the corners are the phase's own start and end
+                lo = np.minimum(t0[:-1], t0[1:]).sum(axis=1)
+                hi = np.maximum(t0[:-1], t0[1:]).sum(axis=1)
+            else:
+                t1 = starts1 * c
+                lo = np.minimum(np.minimum(t0[:-1], t0[1:]), np.minimum(t1[:-1], t1[1:])).sum(axis=1)
+                hi = np.maximum(np.maximum(t0[:-1], t0[1:]), np.maximum(t1[:-1], t1[1:])).sum(axis=1)
             if upto is not None:
                 lo, hi = lo[:upto], hi[:upto]
             bounds.append((lo, hi))
