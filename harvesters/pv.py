@@ -4,8 +4,8 @@
 storage through a series diode with a constant forward drop ``V_D``, so at storage terminal
 voltage ``V`` it delivers ``I = max(0, I_pv(V + V_D))`` (the diode blocks reverse current at
 night). The draw is a ``current_of_voltage`` function: the engine solves it together with the
-storage's series resistance and holds it over stretches in which the storage voltage moves by at
-most 1 % (midpoint, second order). ``I_pv`` is the explicit Lambert-W solution
+storage's series resistance and holds it, at the harmonic mean of I(E), over stretches in which
+its current changes by at most 5 % with a bounded curvature (sysim.engine.stretch). ``I_pv`` is the explicit Lambert-W solution
 (:func:`harvesters.pv_cell.single_diode_current`) with the segment's diode parameters, which pvlib
 computed for all light segments when the harvester was built. The ledger books the energy that
 reaches the storage terminal as ``harvested/<name>``; the diode's own loss ``V_D·I`` is upstream of

@@ -119,5 +119,5 @@ def test_power_trace_into_a_capacitor(tmp_path):
     res = run(trace_scenario(f))
     # constant power P into C from V0 for 30 min: V² = V0² + 2·P·t/C
     assert res.summary["final_voltage_V"] == pytest.approx(math.sqrt(1 + 2 * 1e-3 * 1800), rel=1e-5)
-    # the engine holds I = P/V over ≤ 1 % voltage stretches (midpoint): energy to second order
+    # the engine holds I = P/V over ≤ 3 % voltage stretches (POWER_TOLERANCE_REL) (midpoint): energy to second order
     assert res.summary["energy_harvested_J"] == pytest.approx(1.8, rel=1e-4)
