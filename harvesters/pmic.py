@@ -26,11 +26,21 @@ ESR dip of a load pulse.
   output rail (``rail = "pmic"`` loads); an optional buck converter turns the rail's load into
   storage-side power with its efficiency (:mod:`harvesters.pmic_rail`).
 
-Light or trace segments change by a SimPy process at the segment boundaries, so the regime
-(and its MPPT cycle merged with the loads' duty cycles) is rebuilt exactly there.
+Light or trace segments end the engine's regime at their boundaries (:meth:`Pmic.next_change`),
+so the regime (and its MPPT cycle merged with the loads' duty cycles) is rebuilt exactly there.
+A dark segment after a dark one is no boundary. While the store is held full, a light change
+only changes the bookkeeping as long as the new level still covers what the hold delivers, so
+such boundaries are no boundaries either: the PMIC then draws, over the whole run of segments,
+the smallest of their available powers (throttled by the engine to the same delivered power) and
+books its harvest, converter loss and MPPT sampling loss with the segments' time-weighted
+efficiencies and input powers, which is exact because the delivered power is constant
+(:meth:`Pmic.held_span`). A day of minute light held at the over-voltage level is then a few
+regimes instead of hundreds.
 """
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +53,10 @@ from .inputs import InputSegments, combine
 from .pmic_tables import BoostEfficiency, BuckEfficiency
 
 STATES = ("cold_start", "charging", "full")
+
+#: a held run of light segments needs each segment's available power to exceed what the hold
+#: delivers by this fraction (the engine's throttle then stays below 1 in every segment)
+HELD_POWER_MARGIN = 1e-3
 
 
 @dataclass(frozen=True)
@@ -78,7 +92,10 @@ class Pmic(Component):
         self.inputs = combine([seg for _, seg in inputs])
         self._shares = self._harvester_shares(inputs)
         self._times = [float(t) for t in self.inputs.times_s]
-        self.segment = 0
+        self._change_times = [self._times[k] for k in self._changes()]
+        self._capacity: dict[int, float] = {}   # segment -> power the boost can deliver (W)
+        self._held_need_W: float | None = None  # what the hold delivers (W), told by the engine
+        self._span: tuple | None = None         # (t, need, span) of the last held_span call
         self.state = "charging"
         self.power_good = params.v_pg_on is None
         self._cache: dict = {}
@@ -112,8 +129,7 @@ class Pmic(Component):
         self.state = "cold_start" if v < p.v_chgen else ("full" if v >= p.v_ov else "charging")
         self.power_good = p.v_pg_on is None or v >= p.v_pg_on
         self._pg_since = 0.0
-        if len(self._times) > 1:
-            sim.env.process(self._light_clock(sim))
+        self._held_need_W = None
 
     def _changes(self) -> list[int]:
         """Segments whose start changes what the PMIC does. A dark segment after a dark one
@@ -125,17 +141,114 @@ class Pmic(Component):
         same = dark[1:] & dark[:-1] & (p_in[1:] == p_in[:-1])
         return [k for k in range(1, len(self._times)) if not same[k - 1]]
 
-    def _light_clock(self, sim):
-        env = sim.env
-        for k in self._changes():
-            if self._times[k] >= sim.t_end:
-                return
-            yield env.timeout(max(self._times[k] - env.now, 0.0))
-            self.segment = k
+    @property
+    def segment(self) -> int:
+        """The input segment at the simulation's present time (a sample's time while recording)."""
+        return self.segment_at(self._sim.now) if self._sim is not None else 0
+
+    def segment_at(self, t: float) -> int:
+        return max(bisect.bisect_right(self._times, t) - 1, 0)
+
+    def next_change(self, t: float) -> float:
+        """The next time (s) after ``t`` at which what the PMIC draws may change."""
+        span = self.held_span(t)
+        if span is not None:
+            return span[2]
+        i = bisect.bisect_right(self._change_times, t)
+        return self._change_times[i] if i < len(self._change_times) else math.inf
+
+    # --- holding a full store across light changes -----------------------------------------
+    def capacity_W(self, k: int) -> float:
+        """Power (W) the boost charger can deliver to the store in segment ``k`` while charging."""
+        cap = self._capacity.get(k)
+        if cap is None:
+            p = self.p
+            v_in, p_in = float(self.inputs.v_in[k]), float(self.inputs.p_in[k])
+            cap = 0.0
+            if not (v_in < p.input_voltage_min or p_in <= 0.0 or p_in < p.input_power_min):
+                cap = max(p.boost(v_in, p_in), 0.0) * p_in
+            if len(self._capacity) >= 100_000:
+                self._capacity.clear()
+            cap = self._capacity[k] = cap
+        return cap
+
+    def on_hold_factor(self, sim, channels, factor: float) -> None:
+        """The engine's throttle for the held store: remember the power it delivers."""
+        boost = [d for d in channels if d.owner == self.name and d.label == "boost"]
+        if self.state == "full" and factor < 1.0 and len(boost) == 1:
+            self._held_need_W = factor * -boost[0].power_W
+        else:
+            self._held_need_W = None
+
+    def held_span(self, t: float):
+        """``(k0, k_end, t_end)``: from ``t`` (in segment ``k0``) the segments ``k0 .. k_end - 1``
+        all hold the full store (each one's available power covers what the hold delivers) up to
+        ``t_end``; None when the store is not held or the present segment alone is the span."""
+        need = self._held_need_W
+        if need is None or self.state != "full" or self.p.over_voltage != "hold":
+            return None
+        if self._span is not None and self._span[0] == t and self._span[1] == need:
+            return self._span[2]
+        k0 = self.segment_at(t)
+        # (a dark segment never joins, even when the hold delivers nothing)
+        floor = max(need * (1.0 + HELD_POWER_MARGIN), 1e-300)
+        span = None
+        if self.capacity_W(k0) >= floor:
+            k = k0 + 1
+            count = len(self._times)
+            while k < count and self._times[k] < self._sim.t_end and self.capacity_W(k) >= floor:
+                k += 1
+            if k > k0 + 1:
+                span = (k0, k, self._times[k] if k < count else math.inf)
+        self._span = (t, need, span)
+        return span
+
+    def _held_schedule(self, t: float, k0: int, k_end: int, t_end: float) -> Schedule:
+        """The charging schedule over a held span, with the segments' time-weighted bookkeeping."""
+        p, name = self.p, self.name
+        t_stop = min(t_end, self._sim.t_end)
+        edges = np.clip(np.array(self._times[k0:k_end] + [t_stop]), t, t_stop)
+        dt = np.diff(edges)
+        weight = dt / dt.sum()
+        p_in = np.array(self.inputs.p_in[k0:k_end], dtype=float)
+        v_in = np.array(self.inputs.v_in[k0:k_end], dtype=float)
+        inv_eta = np.array([1.0 / p.boost(float(v), float(q)) for v, q in zip(v_in, p_in)])
+        cap_min = min(self.capacity_W(k) for k in range(k0, k_end))
+        names = [n for n, _ in self._shares[k0]]
+        shares = np.array([[f for _, f in self._shares[k]] for k in range(k0, k_end)])  # segments × harvesters
+        per_joule = -(weight * inv_eta) @ shares                                           # per harvester
+        accounts = tuple((f"harvested/{n}", float(pj), 0.0) for n, pj in zip(names, per_joule)) + \
+            ((f"lost/converter/{name}", -(float(weight @ inv_eta) - 1.0), 0.0),)
+        iq = Draw(name, current_A=p.quiescent_current, accounts=((f"lost/quiescent/{name}", 1.0, 0.0),),
+                  label="quiescent") if p.quiescent_current > 0 else None
+        boost = Draw(name, power_W=-cap_min, accounts=accounts, label="boost")
+        converting = (boost,) if p.efficiency_includes_quiescent or iq is None else (boost, iq)
+        if p.mppt_sample_time <= 0.0:
+            return ConstantSchedule(converting)
+        # the MPPT sampling loss is the input power while sampling: weight each segment by the
+        # sampling time that falls in it (sampling opens each period at its start)
+        sampled = np.diff([self._sampling_time_before(x) for x in edges])
+        w_s = sampled / sampled.sum() if sampled.sum() > 0 else weight
+        p_s = (w_s * p_in) @ shares
+        lost = Draw(name, accounts=tuple((f"harvested/{n}", 0.0, float(ps)) for n, ps in zip(names, p_s))
+                    + ((f"lost/mppt_sampling/{name}", 0.0, float(w_s @ p_in)),), label="mppt sampling")
+        sampling = (lost, iq) if iq else (lost,)
+        return PeriodicSchedule.from_durations([(p.mppt_sample_time, sampling)], p.mppt_period, converting)
+
+    def _sampling_time_before(self, x: float) -> float:
+        """MPPT sampling time (s) in [0, x): sampling takes the first ``mppt_sample_time`` of each
+        ``mppt_period``."""
+        period, ts = self.p.mppt_period, min(self.p.mppt_sample_time, self.p.mppt_period)
+        whole = math.floor(x / period)
+        return whole * ts + min(x - whole * period, ts)
 
     # --- what it draws -----------------------------------------------------------------------
     def schedule(self, sim) -> Schedule:
-        k = self.segment
+        t = sim.now
+        span = self.held_span(t)
+        if span is not None:
+            return self._held_schedule(t, *span)
+        k = self.segment_at(t)
         v_in, p_in = float(self.inputs.v_in[k]), float(self.inputs.p_in[k])
         key = (self.state, v_in, p_in, self._shares[k])
         cached = self._cache.get(key)
@@ -209,12 +322,15 @@ class Pmic(Component):
             sim.log(self.name, f"cold start ended at {p.v_chgen:g} V: boost charger with MPPT")
         elif key == "chgen_off":
             self.state = "cold_start"
+            self._held_need_W = None
             sim.log(self.name, f"storage below {p.v_chgen - p.v_chgen_hysteresis:g} V: back to cold start")
         elif key == "ov_on":
             self.state = "full"
+            self._held_need_W = None
             sim.log(self.name, f"over-voltage at {p.v_ov:g} V: charger off")
         elif key == "ov_off":
             self.state = "charging"
+            self._held_need_W = None
             sim.log(self.name, "charger on again")
         elif key == "pg_on":
             self.power_good = True

@@ -8,6 +8,7 @@ effect at once: the engine rebuilds the regime after every callback and every ex
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .schedule import ConstantSchedule, Schedule
@@ -40,6 +41,15 @@ class Component:
 
     def on_watch(self, sim, key) -> None:
         pass
+
+    def next_change(self, t: float) -> float:
+        """The next time (s) after ``t`` at which :meth:`schedule` may give something else without
+        any event telling the engine (light segments); the regime ends there."""
+        return math.inf
+
+    def on_hold_factor(self, sim, channels, factor: float) -> None:
+        """Told the throttle (0..1) the engine applies to this source's draws among ``channels``
+        while it holds a full store (sysim.engine.hold)."""
 
     def start(self, sim) -> None:
         pass

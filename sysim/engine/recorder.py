@@ -36,7 +36,7 @@ class Recorder:
         self.every_s, self.end_s = every_s, end_s
         self.model = model
         self.components = list(component_names)
-        self.state_values = state_values  # () -> list of floats for state_columns
+        self.state_values = state_values  # (t) -> list of floats for state_columns at time t
         self.cell_count = cell_outputs
         cell_cols = [f"cell{k}_V" for k in range(1, cell_outputs + 1)] if cell_outputs > 1 else []
         self.columns = (BASE_COLUMNS + list(state_columns) + cell_cols + model.trace_columns()
@@ -94,7 +94,7 @@ class Recorder:
                 per_owner[d.owner] += i
         row = [t, _out(system.outputs[0], z, current), current, stepper.model.state_of_charge(z),
                stepper.model.stored_energy(z), totals["harvested"], totals["to_loads"], totals["lost"]]
-        row += self.state_values()
+        row += self.state_values(t)
         if self.cell_count > 1:
             row += [_out(system.outputs[k], z, current) for k in system.cell_outputs]
         row += stepper.model.trace_values(z)

@@ -108,11 +108,14 @@ class Simulation:
         self.temperature = self._temperature_steps[0][1] if self._temperature_steps else None
         self._last_crossing: tuple | None = None
         self._chatter = 0
+        self._row_time: float | None = None
+        self._changing = [c for c in self.components if type(c).next_change is not Component.next_change]
 
     # --- what components may call ------------------------------------------------------------
     @property
     def now(self) -> float:
-        return self.stepper.t
+        """Simulated time (s); while a sample row is written, the sample's time."""
+        return self.stepper.t if self._row_time is None else self._row_time
 
     def voltage(self, output: str = "terminal") -> float:
         """Present value of a storage output (V) with the current that flows now."""
@@ -133,7 +136,7 @@ class Simulation:
 
     def _table(self, t: float) -> PhaseTable:
         table = build_phases(t, self._active_schedules(), self.merger)
-        t_next = self._next_temperature_change(t)
+        t_next = min([self._next_temperature_change(t)] + [c.next_change(t) for c in self._changing])
         if t_next < table.end_s:
             table = table.with_end(t_next)
         holders, level = self._holders()
@@ -156,8 +159,9 @@ class Simulation:
     def _held(self, table: PhaseTable, holders: frozenset, level: float) -> PhaseTable:
         """The table with the holders' harvest throttled to keep the store level (sysim.engine.hold);
         the factor is kept for the hold episode, per set of draws."""
-        sources = np.array([d.owner in holders and self.kinds.get(d.owner) == "source" for d in table.channels],
-                           dtype=bool)
+        # only the harvesting draws are throttled: a PMIC's own quiescent current flows regardless
+        sources = np.array([d.owner in holders and self.kinds.get(d.owner) == "source" and _harvests(d)
+                            for d in table.channels], dtype=bool)
         key = (holders, tuple(id(d) for d in table.channels))
         hit = self._hold_factors.get(key)
         if hit is None or any(a is not b for a, b in zip(hit[0], table.channels)):
@@ -169,6 +173,9 @@ class Simulation:
             if len(self._hold_factors) >= 256:
                 self._hold_factors.clear()
             hit = self._hold_factors[key] = (table.channels, scaled)
+            for c in self.components:
+                if c.name in holders:
+                    c.on_hold_factor(self, table.channels, factor)
         scaled = hit[1]
         return table if scaled is None else table.with_channels(scaled)
 
@@ -305,10 +312,15 @@ class Simulation:
             if handler is not None:
                 handler(self, event)
 
-    def _state_values(self) -> list[float]:
+    def _state_values(self, t: float | None = None) -> list[float]:
+        """The components' state columns at time ``t`` (a sample's time; default now)."""
         values = [1.0 if self.protection.loads_on else 0.0, 1.0 if self.protection.charging else 0.0]
-        for c in self.components:
-            values += c.state_values()
+        self._row_time = t
+        try:
+            for c in self.components:
+                values += c.state_values()
+        finally:
+            self._row_time = None
         return values
 
     # --- running ------------------------------------------------------------------------------
@@ -384,6 +396,11 @@ def _temperature_steps(spec) -> list[tuple[float, float]]:
     if not steps or steps[0][0] > 0.0:
         raise ValueError("a temperature schedule must start at t = 0")
     return steps
+
+
+def _harvests(draw: Draw) -> bool:
+    """A draw that can charge the store (negative current or power, or voltage-dependent)."""
+    return draw.current_A < 0.0 or draw.power_W < 0.0 or draw.current_of_voltage is not None
 
 
 def _scaled(draw: Draw, factor: float) -> Draw:
