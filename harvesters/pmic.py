@@ -95,7 +95,9 @@ class Pmic(Component):
         self._change_times = [self._times[k] for k in self._changes()]
         self._capacity: dict[int, float] = {}   # segment -> power the boost can deliver (W)
         self._held_need_W: float | None = None  # what the hold delivers (W), told by the engine
-        self._span: tuple | None = None         # (t, need, span) of the last held_span call
+        self._span: tuple | None = None         # (t, need, run) of the last held_span computed
+        self._run: _HeldRun | None = None       # the held run issued last
+        self._run_in_use: _HeldRun | None = None  # the held run in the present regime
         self.state = "charging"
         self.power_good = params.v_pg_on is None
         self._cache: dict = {}
@@ -151,9 +153,9 @@ class Pmic(Component):
 
     def next_change(self, t: float) -> float:
         """The next time (s) after ``t`` at which what the PMIC draws may change."""
-        span = self.held_span(t)
-        if span is not None:
-            return span[2]
+        run = self.held_span(t)
+        if run is not None:
+            return run.t_end
         i = bisect.bisect_right(self._change_times, t)
         return self._change_times[i] if i < len(self._change_times) else math.inf
 
@@ -172,82 +174,76 @@ class Pmic(Component):
             cap = self._capacity[k] = cap
         return cap
 
-    def on_hold_factor(self, sim, channels, factor: float) -> None:
-        """The engine's throttle for the held store: remember the power it delivers."""
+    def on_hold_factor(self, sim, channels, factor: float) -> bool:
+        """The engine's throttle for the held store: remember the power it delivers. True when the
+        held run in ``channels`` can no longer hold the store (its weakest segment would need a
+        throttle above 1/(1 + HELD_POWER_MARGIN)): the engine then asks again."""
+        run = self._run
         boost = [d for d in channels if d.owner == self.name and d.label == "boost"]
+        in_use = run is not None and len(boost) == 1 and boost[0] is run.boost
         if self.state == "full" and factor < 1.0 and len(boost) == 1:
             self._held_need_W = factor * -boost[0].power_W
-        else:
-            self._held_need_W = None
+            if in_use and factor * (1.0 + HELD_POWER_MARGIN) > 1.0:
+                self._run = None
+                self._held_need_W = None  # segment by segment again until a throttle is known
+                return True
+            return False
+        self._held_need_W = None
+        if in_use:
+            self._run = None
+            return True
+        return False
 
-    def held_span(self, t: float):
-        """``(k0, k_end, t_end)``: from ``t`` (in segment ``k0``) the segments ``k0 .. k_end - 1``
-        all hold the full store (each one's available power covers what the hold delivers) up to
-        ``t_end``; None when the store is not held or the present segment alone is the span."""
+    def held_span(self, t: float) -> "_HeldRun | None":
+        """The held run of light segments from ``t``: every segment in it covers what the hold
+        delivers (with HELD_POWER_MARGIN to spare); None when the store is not held or the present
+        segment alone would be the run. A run once issued serves every regime inside it (a live
+        display's chunks, a crossing), so the throttle and the trajectory do not depend on them."""
         need = self._held_need_W
         if need is None or self.state != "full" or self.p.over_voltage != "hold":
             return None
+        floor = max(need * (1.0 + HELD_POWER_MARGIN), 1e-300)  # a dark segment never joins
+        run = self._run
+        if run is not None and run.t0 <= t < run.t_end and run.cap_min >= floor:
+            return run
         if self._span is not None and self._span[0] == t and self._span[1] == need:
             return self._span[2]
         k0 = self.segment_at(t)
-        # (a dark segment never joins, even when the hold delivers nothing)
-        floor = max(need * (1.0 + HELD_POWER_MARGIN), 1e-300)
-        span = None
+        run = None
         if self.capacity_W(k0) >= floor:
             k = k0 + 1
             count = len(self._times)
             while k < count and self._times[k] < self._sim.t_end and self.capacity_W(k) >= floor:
                 k += 1
             if k > k0 + 1:
-                span = (k0, k, self._times[k] if k < count else math.inf)
-        self._span = (t, need, span)
-        return span
+                run = self._run = _HeldRun(self, t, k0, k, self._times[k] if k < count else math.inf)
+        self._span = (t, need, run)
+        return run
 
-    def _held_schedule(self, t: float, k0: int, k_end: int, t_end: float) -> Schedule:
-        """The charging schedule over a held span, with the segments' time-weighted bookkeeping."""
-        p, name = self.p, self.name
-        t_stop = min(t_end, self._sim.t_end)
-        edges = np.clip(np.array(self._times[k0:k_end] + [t_stop]), t, t_stop)
-        dt = np.diff(edges)
-        weight = dt / dt.sum()
-        p_in = np.array(self.inputs.p_in[k0:k_end], dtype=float)
-        v_in = np.array(self.inputs.v_in[k0:k_end], dtype=float)
-        inv_eta = np.array([1.0 / p.boost(float(v), float(q)) for v, q in zip(v_in, p_in)])
-        cap_min = min(self.capacity_W(k) for k in range(k0, k_end))
-        names = [n for n, _ in self._shares[k0]]
-        shares = np.array([[f for _, f in self._shares[k]] for k in range(k0, k_end)])  # segments × harvesters
-        per_joule = -(weight * inv_eta) @ shares                                           # per harvester
-        accounts = tuple((f"harvested/{n}", float(pj), 0.0) for n, pj in zip(names, per_joule)) + \
-            ((f"lost/converter/{name}", -(float(weight @ inv_eta) - 1.0), 0.0),)
-        iq = Draw(name, current_A=p.quiescent_current, accounts=((f"lost/quiescent/{name}", 1.0, 0.0),),
-                  label="quiescent") if p.quiescent_current > 0 else None
-        boost = Draw(name, power_W=-cap_min, accounts=accounts, label="boost")
-        converting = (boost,) if p.efficiency_includes_quiescent or iq is None else (boost, iq)
-        if p.mppt_sample_time <= 0.0:
-            return ConstantSchedule(converting)
-        # the MPPT sampling loss is the input power while sampling: weight each segment by the
-        # sampling time that falls in it (sampling opens each period at its start)
-        sampled = np.diff([self._sampling_time_before(x) for x in edges])
-        w_s = sampled / sampled.sum() if sampled.sum() > 0 else weight
-        p_s = (w_s * p_in) @ shares
-        lost = Draw(name, accounts=tuple((f"harvested/{n}", 0.0, float(ps)) for n, ps in zip(names, p_s))
-                    + ((f"lost/mppt_sampling/{name}", 0.0, float(w_s @ p_in)),), label="mppt sampling")
-        sampling = (lost, iq) if iq else (lost,)
-        return PeriodicSchedule.from_durations([(p.mppt_sample_time, sampling)], p.mppt_period, converting)
+    def on_regime_end(self, sim, t0: float, t1: float) -> None:
+        """A regime of a held run ended at ``t1``: book each segment's own efficiency and sampling
+        power for the part ``[t0, t1)`` instead of the run's averages (balance-neutral)."""
+        run, power = self._run_in_use, self._held_need_W
+        self._run_in_use = None
+        if run is None or power is None or not t1 > t0:
+            return
+        for account, delta in run.corrections(t0, t1, power):
+            if delta:
+                sim.ledger.add(account, delta)
 
-    def _sampling_time_before(self, x: float) -> float:
+    def _sampling_time_before(self, x):
         """MPPT sampling time (s) in [0, x): sampling takes the first ``mppt_sample_time`` of each
-        ``mppt_period``."""
+        ``mppt_period`` (works on arrays)."""
         period, ts = self.p.mppt_period, min(self.p.mppt_sample_time, self.p.mppt_period)
-        whole = math.floor(x / period)
-        return whole * ts + min(x - whole * period, ts)
+        whole = np.floor(np.asarray(x, dtype=float) / period)
+        return whole * ts + np.minimum(x - whole * period, ts)
 
     # --- what it draws -----------------------------------------------------------------------
     def schedule(self, sim) -> Schedule:
         t = sim.now
-        span = self.held_span(t)
-        if span is not None:
-            return self._held_schedule(t, *span)
+        run = self._run_in_use = self.held_span(t)
+        if run is not None:
+            return run.schedule
         k = self.segment_at(t)
         v_in, p_in = float(self.inputs.v_in[k]), float(self.inputs.p_in[k])
         key = (self.state, v_in, p_in, self._shares[k])
@@ -323,14 +319,17 @@ class Pmic(Component):
         elif key == "chgen_off":
             self.state = "cold_start"
             self._held_need_W = None
+            self._run = None
             sim.log(self.name, f"storage below {p.v_chgen - p.v_chgen_hysteresis:g} V: back to cold start")
         elif key == "ov_on":
             self.state = "full"
             self._held_need_W = None
+            self._run = None
             sim.log(self.name, f"over-voltage at {p.v_ov:g} V: charger off")
         elif key == "ov_off":
             self.state = "charging"
             self._held_need_W = None
+            self._run = None
             sim.log(self.name, "charger on again")
         elif key == "pg_on":
             self.power_good = True
@@ -366,3 +365,65 @@ class Pmic(Component):
             f"{n}_input_mpp_energy_J": self.input_energy_J("p_mpp", t_end),
             f"{n}_input_operating_energy_J": self.input_energy_J("p_in", t_end),
         }
+
+
+class _HeldRun:
+    """A run of light segments ``k0 .. k_end - 1`` held from ``t0`` to ``t_end`` (Pmic.held_span):
+    its schedule draws the run's smallest available power and books the converter loss and the
+    MPPT sampling power with the run's time-weighted means; :meth:`corrections` turns what a
+    regime booked that way into each segment's own figures."""
+
+    def __init__(self, pmic: Pmic, t0: float, k0: int, k_end: int, t_end: float):
+        p, name = pmic.p, pmic.name
+        self.t0, self.k0, self.k_end, self.t_end = t0, k0, k_end, t_end
+        self.name = name
+        self.sampling_time_before = pmic._sampling_time_before
+        t_stop = min(t_end, pmic._sim.t_end)
+        times = np.array(pmic._times[k0:k_end] + [t_stop])
+        self.starts, self.ends = np.clip(times[:-1], t0, t_stop), np.clip(times[1:], t0, t_stop)
+        weight = (self.ends - self.starts) / (t_stop - t0)
+        self.p_in = np.array(pmic.inputs.p_in[k0:k_end], dtype=float)
+        v_in = np.array(pmic.inputs.v_in[k0:k_end], dtype=float)
+        self.inv_eta = np.array([1.0 / p.boost(float(v), float(q)) for v, q in zip(v_in, self.p_in)])
+        self.cap_min = min(pmic.capacity_W(k) for k in range(k0, k_end))
+        self.names = [n for n, _ in pmic._shares[k0]]
+        self.shares = np.array([[f for _, f in pmic._shares[k]] for k in range(k0, k_end)])  # segments × harvesters
+        self.harvested_per_joule = (weight * self.inv_eta) @ self.shares       # per harvester
+        self.converter_per_joule = float(weight @ self.inv_eta) - 1.0
+        accounts = tuple((f"harvested/{n}", -float(pj), 0.0) for n, pj in zip(self.names, self.harvested_per_joule)) \
+            + ((f"lost/converter/{name}", -self.converter_per_joule, 0.0),)
+        iq = Draw(name, current_A=p.quiescent_current, accounts=((f"lost/quiescent/{name}", 1.0, 0.0),),
+                  label="quiescent") if p.quiescent_current > 0 else None
+        self.boost = Draw(name, power_W=-self.cap_min, accounts=accounts, label="boost")
+        converting = (self.boost,) if p.efficiency_includes_quiescent or iq is None else (self.boost, iq)
+        self.sampling_power = 0.0
+        self.harvested_per_second = np.zeros(len(self.names))
+        self.samples = p.mppt_sample_time > 0.0
+        if not self.samples:
+            self.schedule = ConstantSchedule(converting)
+            return
+        sampled = self.sampling_time_before(self.ends) - self.sampling_time_before(self.starts)
+        w_s = sampled / sampled.sum() if sampled.sum() > 0 else weight
+        self.harvested_per_second = (w_s * self.p_in) @ self.shares
+        self.sampling_power = float(w_s @ self.p_in)
+        lost = Draw(name, accounts=tuple((f"harvested/{n}", 0.0, float(ps)) for n, ps in zip(self.names, self.harvested_per_second))
+                    + ((f"lost/mppt_sampling/{name}", 0.0, self.sampling_power),), label="mppt sampling")
+        sampling = (lost, iq) if iq else (lost,)
+        self.schedule = PeriodicSchedule.from_durations([(p.mppt_sample_time, sampling)], p.mppt_period, converting)
+
+    def corrections(self, a: float, b: float, power_W: float) -> list[tuple[str, float]]:
+        """Per account, each segment's own bookkeeping minus the run's mean bookkeeping for
+        ``[a, b)`` at delivered power ``power_W``: the boost converts outside the sampling
+        windows, at each segment's efficiency; the sampling windows lose each segment's input
+        power. Harvest minus losses is unchanged, so the ledger's balance is too."""
+        lo, hi = np.clip(self.starts, a, b), np.clip(self.ends, a, b)
+        sampled = self.sampling_time_before(hi) - self.sampling_time_before(lo) if self.samples else np.zeros(len(lo))
+        converting = (hi - lo) - sampled
+        c_total, s_total = float(converting.sum()), float(sampled.sum())
+        exact_h = power_W * (converting * self.inv_eta) @ self.shares + (sampled * self.p_in) @ self.shares
+        booked_h = power_W * c_total * self.harvested_per_joule + s_total * self.harvested_per_second
+        out = [(f"harvested/{n}", float(e - k)) for n, e, k in zip(self.names, exact_h, booked_h)]
+        out.append((f"lost/converter/{self.name}",
+                    power_W * (float(converting @ (self.inv_eta - 1.0)) - c_total * self.converter_per_joule)))
+        out.append((f"lost/mppt_sampling/{self.name}", float(sampled @ self.p_in) - s_total * self.sampling_power))
+        return out

@@ -47,9 +47,14 @@ class Component:
         any event telling the engine (light segments); the regime ends there."""
         return math.inf
 
-    def on_hold_factor(self, sim, channels, factor: float) -> None:
+    def on_hold_factor(self, sim, channels, factor: float) -> bool:
         """Told the throttle (0..1) the engine applies to this source's draws among ``channels``
-        while it holds a full store (sysim.engine.hold)."""
+        while it holds a full store (sysim.engine.hold); True asks the engine to build the table
+        again (the schedule given for it no longer fits the throttle)."""
+        return False
+
+    def on_regime_end(self, sim, t0: float, t1: float) -> None:
+        """The regime that started at ``t0`` ended at ``t1`` (its ledger is booked)."""
 
     def start(self, sim) -> None:
         pass

@@ -110,6 +110,7 @@ class Simulation:
         self._chatter = 0
         self._row_time: float | None = None
         self._changing = [c for c in self.components if type(c).next_change is not Component.next_change]
+        self._regime_watchers = [c for c in self.components if type(c).on_regime_end is not Component.on_regime_end]
 
     # --- what components may call ------------------------------------------------------------
     @property
@@ -134,14 +135,17 @@ class Simulation:
         return [c.schedule(self) for c in self.components
                 if (loads_on or c.kind != "load") and getattr(c, "enabled", True)]
 
-    def _table(self, t: float) -> PhaseTable:
+    def _table(self, t: float, again: bool = True) -> PhaseTable:
         table = build_phases(t, self._active_schedules(), self.merger)
         t_next = min([self._next_temperature_change(t)] + [c.next_change(t) for c in self._changing])
         if t_next < table.end_s:
             table = table.with_end(t_next)
         holders, level = self._holders()
         if holders:
-            table = self._held(table, holders, level)
+            held = self._held(table, holders, level, may_rebuild=again)
+            if held is None:  # a holder gave a schedule that does not fit the throttle: once more
+                return self._table(t, again=False)
+            table = held
         return table
 
     def _holders(self) -> tuple[frozenset, float]:
@@ -156,9 +160,10 @@ class Simulation:
             levels.append(self.protection.s.v_max * self.model.series)
         return frozenset(holders), min(levels, default=math.inf)
 
-    def _held(self, table: PhaseTable, holders: frozenset, level: float) -> PhaseTable:
+    def _held(self, table: PhaseTable, holders: frozenset, level: float, may_rebuild: bool = True):
         """The table with the holders' harvest throttled to keep the store level (sysim.engine.hold);
-        the factor is kept for the hold episode, per set of draws."""
+        the factor is kept for the hold episode, per set of draws. None when a holder asks for the
+        table to be built again (``may_rebuild``)."""
         # only the harvesting draws are throttled: a PMIC's own quiescent current flows regardless
         sources = np.array([d.owner in holders and self.kinds.get(d.owner) == "source" and _harvests(d)
                             for d in table.channels], dtype=bool)
@@ -172,10 +177,16 @@ class Simulation:
                                                       for d, src in zip(table.channels, sources))
             if len(self._hold_factors) >= 256:
                 self._hold_factors.clear()
-            hit = self._hold_factors[key] = (table.channels, scaled)
-            for c in self.components:
-                if c.name in holders:
-                    c.on_hold_factor(self, table.channels, factor)
+            hit = self._hold_factors[key] = (table.channels, scaled, factor)
+        # the holders hear the throttle of every regime (a cached one too: a load that came and
+        # went brings back an earlier factor)
+        rebuild = False
+        for c in self.components:
+            if c.name in holders:
+                rebuild |= bool(c.on_hold_factor(self, table.channels, hit[2]))
+        if rebuild and may_rebuild:
+            del self._hold_factors[key]
+            return None
         scaled = hit[1]
         return table if scaled is None else table.with_channels(scaled)
 
@@ -228,7 +239,10 @@ class Simulation:
                 regime, stop = stretch.plan(st, table, stop, watches)
             else:
                 regime = st.regime_for(table)
+            t_start = st.t
             crossing = st.advance(regime, stop, watches, fast_forward=self._fast_forward())
+            for c in self._regime_watchers:
+                c.on_regime_end(self, t_start, st.t)
             yield env.timeout(max(st.t - env.now, 0.0))
             if crossing is not None:
                 self._on_crossing(crossing)
