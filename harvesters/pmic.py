@@ -184,15 +184,13 @@ class Pmic(Component):
         if self.state == "full" and factor < 1.0 and len(boost) == 1:
             self._held_need_W = factor * -boost[0].power_W
             if in_use and factor * (1.0 + HELD_POWER_MARGIN) > 1.0:
-                self._run = None
-                self._held_need_W = None  # segment by segment again until a throttle is known
+                # this regime (a load burst) needs more than the run's weakest segment gives: it
+                # takes its own segment's schedule; the run stays for the regimes after it
+                self._held_need_W = None
                 return True
             return False
         self._held_need_W = None
-        if in_use:
-            self._run = None
-            return True
-        return False
+        return in_use
 
     def held_span(self, t: float) -> "_HeldRun | None":
         """The held run of light segments from ``t``: every segment in it covers what the hold
