@@ -204,8 +204,8 @@ class Pmic(Component):
         run = self._run
         if run is not None and run.t0 <= t < run.t_end and run.cap_min >= floor:
             return run
-        if self._span is not None and self._span[0] == t and self._span[1] == need:
-            return self._span[2]
+        if self._span is not None and self._span[0] == t and self._span[1] == need and self._span[2] is None:
+            return None  # (a run found here is self._run, checked above)
         k0 = self.segment_at(t)
         run = None
         if self.capacity_W(k0) >= floor:

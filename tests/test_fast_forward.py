@@ -70,16 +70,7 @@ def test_fast_forward_equals_event_stepping_with_minute_light_through_a_pmic(tmp
     rng = np.random.default_rng(6)
     irradiance = np.clip(700.0 * np.sin(np.pi * minutes / len(minutes)) * rng.uniform(0.4, 1.2, len(minutes)), 0, None)
     irradiance[:20] = 0.0
-    trace = tmp_path / "light.csv"
-    trace.write_text("time_min,irradiance_W_m2\n" + "".join(f"{m},{v:.3f}\n" for m, v in zip(minutes, irradiance)))
-    data = scenario(
-        storage={"capacitance": "22 mF", "esr": "0.5 ohm", "leakage_resistance": "500 kohm",
-                 "branches": [{"capacitance": "10 mF", "resistance": "50 ohm"}], "v_min": "2.0 V",
-                 "v_max": "4.2 V", "initial_voltage": "2.6 V"},
-        harvester=[{"type": "pv", "name": "pv", "preset": "indoor-csi", "area": "1 cm^2",
-                    "light": {"trace": str(trace), "source": "sun"}}],
-        pmic={"preset": "bq25570", "v_ov": "4.1 V"}, load=[BLE],
-        simulation={"duration": "6 h", "record_every": "7 min"})
+    data = _pv_pmic_node(tmp_path, "min", minutes, irradiance, ("22 mF", "10 mF", "2.6 V"), "6 h", "7 min")
     event, ff = _both(data)
     _assert_same(event, ff)
     assert ff.summary["events_stepped"] < ff.summary["events"] / 20
@@ -95,16 +86,7 @@ def test_samples_in_jumped_cycles_and_on_light_boundaries(tmp_path):
     rng = np.random.default_rng(11)
     daylight = np.clip(np.sin(np.pi * ((hours % 24) - 6) / 12), 0, None)
     irradiance = 800.0 * daylight * rng.uniform(0.2, 1.0, len(hours))
-    trace = tmp_path / "light.csv"
-    trace.write_text("time_h,irradiance_W_m2\n" + "".join(f"{h},{v:.3f}\n" for h, v in zip(hours, irradiance)))
-    data = scenario(
-        storage={"capacitance": "47 mF", "esr": "0.5 ohm", "leakage_resistance": "500 kohm",
-                 "branches": [{"capacitance": "20 mF", "resistance": "50 ohm"}], "v_min": "2.0 V",
-                 "v_max": "4.2 V", "initial_voltage": "2.2 V"},
-        harvester=[{"type": "pv", "name": "pv", "preset": "indoor-csi", "area": "1 cm^2",
-                    "light": {"trace": str(trace), "source": "sun"}}],
-        pmic={"preset": "bq25570", "v_ov": "4.1 V"}, load=[BLE],
-        simulation={"duration": "10 d", "record_every": "10 min"})
+    data = _pv_pmic_node(tmp_path, "h", hours, irradiance, ("47 mF", "20 mF", "2.2 V"), "10 d", "10 min")
     event, ff = _both(data)
     _assert_same(event, ff)
     assert ff.summary["events_stepped"] < ff.summary["events"] / 100
@@ -113,6 +95,22 @@ def test_samples_in_jumped_cycles_and_on_light_boundaries(tmp_path):
         on_hour = np.flatnonzero(np.isclose(t[:-1] % 3600, 0.0))
         assert len(on_hour) == 240
         np.testing.assert_array_equal(p_in[on_hour], p_in[on_hour + 1])
+
+
+def _pv_pmic_node(folder, unit, times, irradiance, caps, duration, record_every):
+    """A 1 cm² c-Si cell on a light trace (``time_<unit>``) through a BQ25570 into a two-branch
+    supercap (``caps``: main and branch capacitance, initial voltage) under the BLE load."""
+    trace = folder / "light.csv"
+    trace.write_text(f"time_{unit},irradiance_W_m2\n" + "".join(f"{t},{v:.3f}\n" for t, v in zip(times, irradiance)))
+    main, branch, v0 = caps
+    return scenario(
+        storage={"capacitance": main, "esr": "0.5 ohm", "leakage_resistance": "500 kohm",
+                 "branches": [{"capacitance": branch, "resistance": "50 ohm"}], "v_min": "2.0 V",
+                 "v_max": "4.2 V", "initial_voltage": v0},
+        harvester=[{"type": "pv", "name": "pv", "preset": "indoor-csi", "area": "1 cm^2",
+                    "light": {"trace": str(trace), "source": "sun"}}],
+        pmic={"preset": "bq25570", "v_ov": "4.1 V"}, load=[BLE],
+        simulation={"duration": duration, "record_every": record_every})
 
 
 def _assert_same(event, ff):
