@@ -60,6 +60,14 @@ class FastForward:
             rel = sample_offset_ns(sampler, walk.t0)
             if rel is not None:
                 k_stop = max(min(k_stop, rel // self.cycle_ns), k)
+                if k_stop < total and self._assess(k, k_stop):
+                    # the cycles up to and including the one holding the sample are clear: jump
+                    # to it and take the sample in closed form (one check for both)
+                    if k_stop > k:
+                        self._jump(k_stop - k)
+                    self._sampled_cycle(k_stop, assessed=True)
+                    k = k_stop + 1
+                    continue
             if k_stop > k:
                 crossing = self._process(k, k_stop - 1)
                 if crossing is not None:
@@ -111,12 +119,12 @@ class FastForward:
         walk.elapsed_ns += self.offsets_ns[m]
         walk.index = m
 
-    def _sampled_cycle(self, k: int):
+    def _sampled_cycle(self, k: int, assessed: bool = False):
         """A cycle that holds sample times: jumped like any other when nothing else happens in it
         (samples do not touch the trajectory), each sample taken from the closed-form state at
         the start of its phase; the ledger is booked phase range by phase range so that a sample
         reads the energies up to its own time. Otherwise the cycle is stepped in detail."""
-        if not self._assess(k, k):
+        if not assessed and not self._assess(k, k):
             return self._detail(k)
         walk, st = self.walk, self.st
         base = walk.elapsed_ns
