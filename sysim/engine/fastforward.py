@@ -15,9 +15,11 @@ What remains is to know that nothing happens inside a range of cycles ``[k0, k1]
   sums of monotone sequences in the cycle index, searched exactly over the integers.
 
 A range whose bounds reach a watched level (brown-out, PMIC thresholds) or a new extreme that is
-not monotone is split in halves; a single such cycle, and any cycle that holds a sample time, is
-stepped segment by segment on the event path. So the result equals event-by-event stepping up to
-rounding, and the first crossing is located exactly inside its cycle.
+not monotone is split in halves; a single such cycle is stepped segment by segment on the event
+path. A cycle that holds a sample time is jumped like the others when its check passes, the sample
+read from the closed-form state at the start of its phase, and so are the whole phases of the part
+of a cycle left before the stop. So the result equals event-by-event stepping up to rounding, and
+the first crossing is located exactly inside its cycle.
 """
 from __future__ import annotations
 
