@@ -90,6 +90,16 @@ class FastForward:
             return None
         if k0 == k1:
             return self._detail(k0)
+        suspect = self._first_suspect(k0, k1)
+        if suspect is not None:
+            # check the cycles before the suspect in one go and the suspect on its own, instead of
+            # halving the range down to it (each failed check costs a branch-and-bound search)
+            for lo, hi in ((k0, suspect - 1), (suspect, suspect), (suspect + 1, k1)):
+                if lo <= hi:
+                    crossing = self._process(lo, hi)
+                    if crossing is not None:
+                        return crossing
+            return None
         mid = (k0 + k1) // 2
         crossing = self._process(k0, mid)
         if crossing is not None:
@@ -241,6 +251,36 @@ class FastForward:
                                                                       need_min, need_max):
                 return False
         return True
+
+    def _first_suspect(self, k0: int, k1: int) -> int | None:
+        """The first cycle in [k0, k1] in which a phase's boundary values pass a watched level, by
+        bisection on the cycle index (the boundary values are monotone in it for a monotone
+        trend), or None when the last cycle's do not: a guess of where a crossing is, so that the
+        rigorous check need not halve its way there; a wrong guess costs only a split."""
+        z0 = self.st.z
+        if self._passes(z0):
+            return k0
+        lo, hi = 0, k1 - k0
+        if not self._passes(self._state_after(z0, hi)):
+            return None
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._passes(self._state_after(z0, mid)):
+                hi = mid
+            else:
+                lo = mid
+        return k0 + hi
+
+    def _passes(self, z) -> bool:
+        """Whether a phase boundary value of the cycle starting in state ``z`` is past a watched
+        level (the phase's own limits, as in :meth:`_assess` without its tight bounds)."""
+        starts = self.A * np.array(z) + self.B
+        for slot, c in enumerate(self.c):
+            y = starts @ c
+            lo, hi = np.minimum(y[:-1], y[1:]), np.maximum(y[:-1], y[1:])
+            if (lo < self.lo_lim[slot]).any() or (hi > self.hi_lim[slot]).any():
+                return True
+        return False
 
     def _tight(self, phase, c, start0, start1, kind: str) -> float:
         """Exact extreme over the phase of the trajectory from the per-mode worst corner."""

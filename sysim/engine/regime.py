@@ -90,7 +90,7 @@ class LengthCache:
         ``B = Q·w`` per mode. ``B_j = Σ_{l<j} (Π_{l<m<j} p_m)·φ_l·w_l`` is linear in the forcing
         ``w = b·I + e``, so a regime that differs only in its currents (a new light level, a
         frozen power draw, a hold throttle) gets its maps by one matrix product. Built on the
-        second sighting of a pattern (a one-off rotation after a crossing is not worth it), and
+        fifth sighting of a pattern (a rotation used by a few stretches is not worth it), and
         only for short cycles (Q holds phases² numbers per mode). None otherwise."""
         count = len(h_ns)
         if count > _TEMPLATE_MAX_PHASES:
@@ -100,10 +100,10 @@ class LengthCache:
         if hit is not None:
             return hit
         seen = self._seen.get(key, 0)
-        if seen == 0:
+        if seen < TEMPLATE_AFTER_SIGHTINGS:
             if len(self._seen) >= 4096:
                 self._seen.clear()
-            self._seen[key] = 1
+            self._seen[key] = seen + 1
             return None
         n = p.shape[1]
         big_a = np.empty((count + 1, n))
@@ -131,6 +131,10 @@ class LengthCache:
         return co
 
 
+#: sightings of a phase-length pattern before its start-map template is built (on the next one):
+#: a build costs about ten scans, and the rotation left by a crossing at an off-grid time often
+#: serves only a handful of stretches
+TEMPLATE_AFTER_SIGHTINGS = 4
 #: longest cycle (phases) whose start maps are prepared as a matrix (LengthCache.maps_template)
 _TEMPLATE_MAX_PHASES = 400
 
