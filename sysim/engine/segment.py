@@ -37,6 +37,15 @@ class Coeffs:
         self.omega = tuple(omega(lam, h) for lam in rates)
 
 
+def step_state(system: ModalSystem, z, h: float, current: float) -> list[float]:
+    """The state ``h`` s after ``z`` at constant ``current``: the step of :class:`Coeffs` alone,
+    without its ledger integrals (a root search on a trajectory needs only this)."""
+    out = []
+    for zi, lam, b, e in zip(z, system.rates_at(current), system.gains, system.drifts):
+        out.append(math.exp(lam * h) * zi + (b * current + e) * phi(lam, h))
+    return out
+
+
 class Phase:
     """One phase of a regime: its draws with their frozen currents and running sums.
 

@@ -30,7 +30,7 @@ from .kernel import kernel
 from .regime import LengthCache, Regime
 from .ledger import Ledger
 from .schedule import NS_PER_S, PhaseTable, to_ns
-from .segment import Coeffs, Phase, flush_sums
+from .segment import Coeffs, Phase, flush_sums, step_state
 
 
 @dataclass(frozen=True)
@@ -175,8 +175,7 @@ class Stepper:
         e0 = math.fsum(c * v for c, v in zip(out.c, z)) + out.f
         i0_fn = math.fsum(i for i, f in zip(terminal_currents(draws, e0, r)[0], functional) if f)
         if z_chord is None:
-            co = Coeffs(system, tau, phase.current)
-            z_chord = [co.p[i] * z[i] + co.g[i] for i in range(len(z))]
+            z_chord = step_state(system, z, tau, phase.current)
         z_tau, currents, current = z_chord, phase.currents, phase.current
         for _ in range(2):
             # the same freeze as a stretch (sysim.engine.stretch.frozen), over [E0, E(tau)]
@@ -188,8 +187,7 @@ class Stepper:
                 scale = float(harmonic_scale(i0_fn, im_fn, i1_fn))
                 mid = tuple(i * scale if f else i for i, f in zip(mid, functional))
             currents, current = tuple(mid), math.fsum(mid)
-            co = Coeffs(system, tau, current)
-            z_tau = [co.p[i] * z[i] + co.g[i] for i in range(len(z))]
+            z_tau = step_state(system, z, tau, current)
         return z_tau, currents, current
 
 
@@ -333,6 +331,16 @@ class _Walk:
 
         if excess(0.0) >= 0.0:
             return 0.0
+        # the curve leaves the chord by its sagitta only (~δ/8 of the way): bracket the root close
+        # to the chord's crossing first, widening until it holds, so Brent starts nearly converged
+        width = 1e-3 * tau_chord
+        while width < tau_chord:
+            lo, hi = tau_chord - width, min(h, tau_chord + width)
+            if excess(lo) < 0.0 <= excess(hi):
+                return brentq(excess, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=200)
+            if hi >= h:
+                break
+            width *= 16.0
         lo, hi = 0.0, min(h, 2.0 * tau_chord)
         while excess(hi) < 0.0:
             if hi >= h:
