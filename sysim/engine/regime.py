@@ -258,6 +258,9 @@ class Regime:
 #: constant currents, powers, no voltage-dependent draw); one table's channels serve the predictor,
 #: both frozen passes and the hold factor of a stretch
 _CHANNELS: dict[int, tuple] = {}
+#: per (channels, member, R) of a table of constant currents and powers: (channels, member, the
+#: constant currents, R·I_c and 4·R·P per phase, the members' powers)
+_POWER_PARTS: dict[tuple, tuple] = {}
 
 
 def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_series: float) -> np.ndarray:
@@ -275,11 +278,20 @@ def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_s
     _, linear, linear_i, power, no_functions = info
     if linear:
         return member * linear_i[:, None]
-    currents = member * linear_i[:, None]
     if no_functions:
-        v = _terminal_voltage(e_open, r_series, linear_i @ member, power @ member)
-        currents += member * (power[:, None] / v)
-        return currents
+        # the predictor, both frozen passes and the hold factor of a stretch solve the same table
+        # at other voltages: its voltage-independent parts are kept per (channels, member, R)
+        key = (id(channels), id(member), r_series)
+        parts = _POWER_PARTS.get(key)
+        if parts is None or parts[0] is not channels or parts[1] is not member:
+            if len(_POWER_PARTS) >= 64:
+                _POWER_PARTS.clear()
+            parts = _POWER_PARTS[key] = (channels, member, member * linear_i[:, None], r_series * (linear_i @ member),
+                                         4.0 * r_series * (power @ member), member * power[:, None])
+        _, _, constant, r_i_const, four_r_power, member_power = parts
+        v = _terminal_voltage(e_open, r_series, r_i_const, four_r_power)
+        return constant + member_power / v
+    currents = member * linear_i[:, None]
     # voltage-dependent draws: solve each distinct phase mix once
     mixes: dict[tuple, tuple] = {}
     for j in range(member.shape[1]):
@@ -293,12 +305,13 @@ def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_s
     return currents
 
 
-def _terminal_voltage(e_open: float, r: float, i_const: np.ndarray, power: np.ndarray) -> np.ndarray:
-    """Vectorised ``V² - (E - R·I_c)·V + R·P = 0`` (see sysim.engine.freeze)."""
-    e_eff = e_open - r * i_const
+def _terminal_voltage(e_open: float, r: float, r_i_const: np.ndarray, four_r_power: np.ndarray) -> np.ndarray:
+    """Vectorised ``V² - (E - R·I_c)·V + R·P = 0`` (see sysim.engine.freeze), given ``R·I_c`` and
+    ``4·R·P`` per phase."""
+    e_eff = e_open - r_i_const
     if r == 0.0:
         return np.maximum(e_eff, 1e-6)
-    disc = e_eff * e_eff - 4.0 * r * power
+    disc = e_eff * e_eff - four_r_power
     # a negative discriminant leaves the collapse point 0.5·e_eff (sqrt of the clipped 0 adds 0)
     v = np.sqrt(np.maximum(disc, 0.0, out=disc), out=disc)
     v += e_eff

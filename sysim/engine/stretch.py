@@ -118,8 +118,8 @@ def frozen(stepper, table: PhaseTable, e0: float, e1: float, base: Regime | None
     r = stepper.system.series_resistance
     e_mid = 0.5 * (e0 + e1)
     mid = _currents(table.channels, table.member, e_mid, r)
-    functional = np.array([d.current_of_voltage is not None for d in table.channels], dtype=bool)
-    if functional.any():
+    if any(d.current_of_voltage is not None for d in table.channels):
+        functional = np.array([d.current_of_voltage is not None for d in table.channels], dtype=bool)
         sub0 = _currents(table.channels, table.member, e0, r)[functional].sum(axis=0)
         sub1 = _currents(table.channels, table.member, e1, r)[functional].sum(axis=0)
         sub_m = mid[functional].sum(axis=0)
