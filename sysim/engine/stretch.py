@@ -36,6 +36,7 @@ from .fastforward import phase_start_maps
 from .freeze import POWER_TOLERANCE_REL, harmonic_scale
 from .regime import Regime, _currents
 from .schedule import NS_PER_S, PhaseTable, to_ns
+from .segment import step_state
 
 #: largest change of the draws' currents across one stretch, relative to the largest current
 CURRENT_TOLERANCE_REL = 0.05
@@ -71,14 +72,7 @@ def _open(system, z) -> float:
 
 def _open_after(system, z, h: float, current: float) -> float:
     """Internal voltage after ``h`` s at constant ``current`` (the state part of the exact step)."""
-    rates = system.rates_at(current)
-    total = 0.0
-    for c, zi, lam, b, e in zip(system.outputs[0].c, z, rates, system.gains, system.drifts):
-        x = lam * h
-        p = math.exp(x)
-        phi = h if x == 0.0 else math.expm1(x) / lam
-        total += c * (p * zi + (b * current + e) * phi)
-    return total + system.outputs[0].f
+    return _open(system, step_state(system, z, h, current))
 
 
 class _Acceptance:
