@@ -21,7 +21,7 @@ from .draws import Draw
 from .expint import chi, omega, phi, psi
 from .freeze import terminal_currents
 from .schedule import NS_PER_S, PhaseTable
-from .segment import Phase
+from .segment import Coeffs, Phase
 
 
 class _LengthCoeffs:
@@ -118,6 +118,20 @@ class LengthCache:
             self._templates.clear()
         hit = self._templates[key] = (big_a, q)
         return hit
+
+    def coeffs(self, system: ModalSystem, h_ns: int, current: float) -> Coeffs:
+        """:class:`Coeffs` of one segment of ``h_ns`` ns at ``current``, its current-independent part
+        from this cache (the event path's cut segments repeat the same few lengths: a firmware's
+        1 ms wake and 999 ms sleep); the same numbers as ``Coeffs(system, h, current)``."""
+        if any(system.rate_per_amp):
+            return Coeffs(system, h_ns / NS_PER_S, current)
+        lc = self.get(system, system.rates, h_ns)
+        co = Coeffs.__new__(Coeffs)
+        co.h, co.current, co.rates = h_ns / NS_PER_S, current, system.rates
+        co.w = w = tuple(b * current + e for b, e in zip(system.gains, system.drifts))
+        co.p, co.phi, co.psi, co.phi2, co.chi, co.omega = lc.p, lc.phi, lc.psi, lc.phi2, lc.chi, lc.omega
+        co.g = tuple(wi * f for wi, f in zip(w, lc.phi))
+        return co
 
     def get(self, system: ModalSystem, rates: tuple, h_ns: int) -> _LengthCoeffs:
         # keyed by the rates themselves (all that the coefficients depend on), so no object

@@ -198,6 +198,22 @@ class PhaseMerger:
         self._rotations: dict[tuple, tuple] = {}
         # per (timing, position, schedule objects): the finished rotated table
         self._tables: dict[tuple, tuple] = {}
+        # per (constant draws, end): the table of one endless phase (an event-driven run switches
+        # between a few, e.g. a firmware's wake and sleep), reused so regimes keyed by it are too
+        self._endless: dict[tuple, tuple] = {}
+
+    def endless(self, fixed: tuple[Draw, ...], end: float) -> "PhaseTable":
+        key = (tuple(map(id, fixed)), end)
+        hit = self._endless.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], fixed)):
+            return hit[1]
+        member, h_ns = np.ones((len(fixed), 1)), np.zeros(1, dtype=np.int64)
+        member.flags.writeable = h_ns.flags.writeable = False
+        table = PhaseTable(h_ns, fixed, member, None, end, endless=True)
+        if len(self._endless) >= 256:
+            self._endless.clear()
+        self._endless[key] = (fixed, table)
+        return table
 
     def _timing_of(self, periodic: tuple[PeriodicSchedule, ...]):
         key = tuple((s.period_ns, s.starts_ns, s.origin_ns) for s in periodic)
@@ -312,7 +328,7 @@ def build_phases(t0: float, schedules: list[Schedule], merger: PhaseMerger) -> P
             constant.extend(s.draws_at(t0))
     fixed = tuple(d for d in constant if not d.is_zero)
     if not periodic:
-        return PhaseTable(np.zeros(1, dtype=np.int64), fixed, np.ones((len(fixed), 1)), None, end, endless=True)
+        return merger.endless(fixed, end)
     rotated = merger.rotated(t0, tuple(periodic))
     if rotated is None:
         # Incommensurate cycles: build the phases up to a window and treat them as aperiodic.

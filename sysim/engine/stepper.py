@@ -72,6 +72,7 @@ class Stepper:
         self.t_v_min = self.t_v_max = 0.0
         self._book: PhaseBook | None = None
         self._last_regime: tuple | None = None
+        self._endless_regimes: dict[int, tuple] = {}  # per endless table of constant currents
 
     # --- views --------------------------------------------------------------------------------
     def output(self, index: int, current: float = 0.0) -> float:
@@ -98,6 +99,17 @@ class Stepper:
             e_open = self.open_circuit()
         if currents is not None:
             return Regime(self.system, table, e_open, self.lengths, currents)
+        if table.endless and all(d.is_linear for d in table.channels):
+            # one constant phase of constant currents does not depend on the voltage: an
+            # event-driven run switches between a few such tables (a firmware's wake and sleep)
+            hit = self._endless_regimes.get(id(table))
+            if hit is not None and hit[0] is table and hit[1] is self.system:
+                return hit[2]
+            regime = Regime(self.system, table, e_open, self.lengths)
+            if len(self._endless_regimes) >= 64:
+                self._endless_regimes.clear()
+            self._endless_regimes[id(table)] = (table, self.system, regime)
+            return regime
         # the hold factor and the stretch predictor both ask for the table at the present voltage
         last = self._last_regime
         if last is not None and last[0] is table and last[1] is self.system and last[2] == e_open:
@@ -361,7 +373,7 @@ class _Walk:
             remaining_ns = self.span_ns - self.elapsed_ns
             if remaining_ns <= 0:
                 return "stop"
-            co = Coeffs(system, remaining_ns / NS_PER_S, phase.current)
+            co = st.lengths.coeffs(system, remaining_ns, phase.current)
             last = True
         elif math.isinf(phase.h):
             raise ValueError("an endless phase needs a finite stop time")
