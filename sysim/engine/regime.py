@@ -51,6 +51,7 @@ class LengthCache:
         self._templates: dict = {}
         self._seen: dict = {}
         self._forcing: dict = {}
+        self._segments: dict = {}  # (system, length, current): the Coeffs of a cut segment
 
     def stacked(self, system: ModalSystem, h_ns: np.ndarray) -> tuple:
         """The (phases × modes) arrays of a phase-length pattern, for current-independent rates;
@@ -125,12 +126,19 @@ class LengthCache:
         1 ms wake and 999 ms sleep); the same numbers as ``Coeffs(system, h, current)``."""
         if any(system.rate_per_amp):
             return Coeffs(system, h_ns / NS_PER_S, current)
+        key = (system.rates, system.gains, system.drifts, h_ns, current)
+        co = self._segments.get(key)
+        if co is not None:
+            return co
         lc = self.get(system, system.rates, h_ns)
         co = Coeffs.__new__(Coeffs)
         co.h, co.current, co.rates = h_ns / NS_PER_S, current, system.rates
         co.w = w = tuple(b * current + e for b, e in zip(system.gains, system.drifts))
         co.p, co.phi, co.psi, co.phi2, co.chi, co.omega = lc.p, lc.phi, lc.psi, lc.phi2, lc.chi, lc.omega
         co.g = tuple(wi * f for wi, f in zip(w, lc.phi))
+        if len(self._segments) >= 4096:
+            self._segments.clear()
+        self._segments[key] = co
         return co
 
     def get(self, system: ModalSystem, rates: tuple, h_ns: int) -> _LengthCoeffs:
