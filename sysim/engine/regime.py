@@ -130,12 +130,7 @@ class LengthCache:
         co = self._segments.get(key)
         if co is not None:
             return co
-        lc = self.get(system, system.rates, h_ns)
-        co = Coeffs.__new__(Coeffs)
-        co.h, co.current, co.rates = h_ns / NS_PER_S, current, system.rates
-        co.w = w = tuple(b * current + e for b, e in zip(system.gains, system.drifts))
-        co.p, co.phi, co.psi, co.phi2, co.chi, co.omega = lc.p, lc.phi, lc.psi, lc.phi2, lc.chi, lc.omega
-        co.g = tuple(wi * f for wi, f in zip(w, lc.phi))
+        co = Coeffs(system, h_ns / NS_PER_S, current, self.get(system, system.rates, h_ns))
         if len(self._segments) >= 4096:
             self._segments.clear()
         self._segments[key] = co

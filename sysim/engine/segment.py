@@ -24,17 +24,23 @@ class Coeffs:
 
     __slots__ = ("h", "current", "rates", "p", "g", "w", "phi", "psi", "phi2", "chi", "omega")
 
-    def __init__(self, system: ModalSystem, h: float, current: float):
+    def __init__(self, system: ModalSystem, h: float, current: float, lengths=None):
+        """``lengths``: the current-independent coefficients of ``h`` at the system's rates if
+        already known (``p``, ``phi``, ``psi``, ``phi2``, ``chi``, ``omega``; sysim.engine.regime)."""
         self.h, self.current = h, current
         self.rates = rates = system.rates_at(current)
         self.w = tuple(b * current + e for b, e in zip(system.gains, system.drifts))
-        self.phi = tuple(phi(lam, h) for lam in rates)
-        self.p = tuple(math.exp(lam * h) for lam in rates)
+        if lengths is not None:
+            self.p, self.phi, self.psi = lengths.p, lengths.phi, lengths.psi
+            self.phi2, self.chi, self.omega = lengths.phi2, lengths.chi, lengths.omega
+        else:
+            self.phi = tuple(phi(lam, h) for lam in rates)
+            self.p = tuple(math.exp(lam * h) for lam in rates)
+            self.psi = tuple(psi(lam, h) for lam in rates)
+            self.phi2 = tuple(phi(2.0 * lam, h) for lam in rates)
+            self.chi = tuple(chi(lam, h) for lam in rates)
+            self.omega = tuple(omega(lam, h) for lam in rates)
         self.g = tuple(w * f for w, f in zip(self.w, self.phi))
-        self.psi = tuple(psi(lam, h) for lam in rates)
-        self.phi2 = tuple(phi(2.0 * lam, h) for lam in rates)
-        self.chi = tuple(chi(lam, h) for lam in rates)
-        self.omega = tuple(omega(lam, h) for lam in rates)
 
 
 def step_state(system: ModalSystem, z, h: float, current: float) -> list[float]:
