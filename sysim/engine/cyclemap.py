@@ -28,8 +28,22 @@ def powers(p: float, m: int) -> tuple[float, float]:
     return math.exp(m * x), math.expm1(m * x) / math.expm1(x)
 
 
+#: range sums already made, per (P, N): consecutive stretches of one duty cycle jump the same
+#: few cycle counts with the same P (a morning's charging ramp, the hours of a hold)
+_RANGE_SUMS: dict[tuple[float, int], tuple] = {}
+
+
 def range_sums(p: float, n: int) -> tuple[float, float, float, float, float]:
     """``(s_N, t_N, u_N, v_N, q_N)`` for ``N = n`` cycles (see module docstring)."""
+    hit = _RANGE_SUMS.get((p, n))
+    if hit is None:
+        if len(_RANGE_SUMS) >= 4096:
+            _RANGE_SUMS.clear()
+        hit = _RANGE_SUMS[(p, n)] = _range_sums(p, n)
+    return hit
+
+
+def _range_sums(p: float, n: int) -> tuple[float, float, float, float, float]:
     count = 0
     a, s, t, u, v, a2, q = 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0
     p2 = p * p

@@ -27,7 +27,7 @@ from .crossing import SegmentView, terms_bounds
 from .book import PhaseBook
 from .freeze import harmonic_scale, terminal_currents
 from .kernel import kernel
-from .regime import LengthCache, Regime
+from .regime import LengthCache, Regime, _currents
 from .ledger import Ledger
 from .schedule import NS_PER_S, PhaseTable, to_ns
 from .segment import Coeffs, Phase, flush_sums, step_state
@@ -73,6 +73,7 @@ class Stepper:
         self._book: PhaseBook | None = None
         self._last_regime: tuple | None = None
         self._endless_regimes: dict[int, tuple] = {}  # per endless table of constant currents
+        self._table_regimes: dict[int, tuple] = {}    # per table: a regime to share coefficients with
 
     # --- views --------------------------------------------------------------------------------
     def output(self, index: int, current: float = 0.0) -> float:
@@ -114,7 +115,21 @@ class Stepper:
         last = self._last_regime
         if last is not None and last[0] is table and last[1] is self.system and last[2] == e_open:
             return last[3]
-        regime = Regime(self.system, table, e_open, self.lengths)
+        regime = None
+        known = self._table_regimes.get(id(table))
+        if known is not None and known[0] is table and known[1] is self.system:
+            # the same table at another voltage (the stretches of a charging ramp): only the
+            # currents and the forcing are new
+            regime = known[2].with_currents(_currents(table.channels, table.member, e_open,
+                                                      self.system.series_resistance))
+            if regime is not None and regime.cyclic and getattr(regime, "_template", None) is None:
+                # a sighting of the phase pattern, as a new regime counts one (Regime.__init__)
+                regime._template = self.lengths.maps_template(self.system, regime.h_ns, regime.p, regime.phi)
+        if regime is None:
+            regime = Regime(self.system, table, e_open, self.lengths)
+            if len(self._table_regimes) >= 64:
+                self._table_regimes.clear()
+            self._table_regimes[id(table)] = (table, self.system, regime)
         self._last_regime = (table, self.system, e_open, regime)
         return regime
 
@@ -203,6 +218,14 @@ class Stepper:
         return z_tau, currents, current
 
 
+def _limit(free: float, level_drop: float, k_drop, count: int, pick) -> np.ndarray:
+    """Per-phase limit on ``c·z`` of one output: ``free`` (levels without the ESR drop, already
+    less the output's offset) combined by ``pick`` with ``level_drop - k_drop`` (with it)."""
+    if k_drop is None or not math.isfinite(level_drop):
+        return np.full(count, free)
+    return pick(free, level_drop - k_drop)
+
+
 def sample_offset_ns(sampler, t0: float) -> int | None:
     """The next sample time as integer ns after ``t0``, or None when there is none."""
     if sampler is None or not math.isfinite(sampler.next_time):
@@ -241,18 +264,24 @@ class _Walk:
         self.lo_lim, self.hi_lim = [], []
         for o in self.outputs:
             out = system.outputs[o]
-            lo = np.full(regime.count, -math.inf)
-            hi = np.full(regime.count, math.inf)
+            # the highest falling and lowest rising level, apart for watches with the ESR drop
+            lo_free = lo_drop = -math.inf
+            hi_free = hi_drop = math.inf
             for w in watches:
                 if w.output != o:
                     continue
-                k = out.f + (out.d * regime.current if w.with_current else 0.0)
                 if w.direction == "falling":
-                    lo = np.maximum(lo, w.level - k)
+                    if w.with_current:
+                        lo_drop = max(lo_drop, w.level)
+                    else:
+                        lo_free = max(lo_free, w.level)
+                elif w.with_current:
+                    hi_drop = min(hi_drop, w.level)
                 else:
-                    hi = np.minimum(hi, w.level - k)
-            self.lo_lim.append(lo)
-            self.hi_lim.append(hi)
+                    hi_free = min(hi_free, w.level)
+            k_drop = out.f + out.d * regime.current if lo_drop > -math.inf or hi_drop < math.inf else None
+            self.lo_lim.append(_limit(lo_free - out.f, lo_drop, k_drop, regime.count, np.maximum))
+            self.hi_lim.append(_limit(hi_free - out.f, hi_drop, k_drop, regime.count, np.minimum))
         self.kernel = kernel(system.n, len(extra))
 
     def _kernel_data(self) -> list[tuple]:

@@ -88,6 +88,17 @@ class _Acceptance:
         if self.functional:
             self.i0 = _currents(table.channels, table.member, e0, r_series).sum(axis=0)
 
+    def ok_array(self, e1: np.ndarray) -> np.ndarray:
+        """:meth:`ok` for an array of end voltages, for tables without voltage-dependent draws."""
+        moved = np.abs(e1 - self.e0)
+        good = moved <= self.tol_v
+        if self.levels:
+            near = moved > self.near_v
+            lo, hi = np.minimum(e1, self.e0), np.maximum(e1, self.e0)
+            for level, margin in self.levels:
+                good &= ~(near & (lo - margin <= level) & (level <= hi + margin))
+        return good
+
     def ok(self, e1: float) -> bool:
         moved = abs(e1 - self.e0)
         if moved > self.tol_v:
@@ -259,6 +270,19 @@ def _after_regime(system, z, regime: Regime, cycles: int) -> float:
 def _phase_prefix(system, z, regime: Regime, accept: _Acceptance, room: float):
     """How many whole phases from the start stay within tolerance (and end by ``room`` seconds):
     count, internal voltage at their end, their duration."""
+    if not accept.functional:
+        # all phase ends at once from the start maps (z_j = A_j·z + B_j)
+        a, b = regime.start_maps()
+        out = system.outputs[0]
+        e = (a[1:] * np.array(z) + b[1:]) @ np.array(out.c) + out.f
+        ends_ns = np.cumsum(regime.h_ns)
+        good = accept.ok_array(e)
+        if math.isfinite(room):
+            good &= ends_ns < to_ns(room)
+        m = int(np.argmin(good)) if not good.all() else len(good)
+        if m == 0:
+            return 0, accept.e0, 0.0
+        return m, float(e[m - 1]), int(ends_ns[m - 1]) / NS_PER_S
     zz, elapsed_ns, m, e_end = list(z), 0, 0, accept.e0
     room_ns = to_ns(room) if math.isfinite(room) else None
     for j in range(regime.count):
