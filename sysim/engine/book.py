@@ -50,34 +50,23 @@ class PhaseBook:
             self.jumped[2] += s2
 
     def _coefficients(self) -> tuple:
-        """The ledger rows (internal loss, ESR loss, the draws' accounts) as linear forms of the
-        running sums: ``energies = M1·Σz + M2·Σz² + M0·N`` (each flattened over phases × modes),
-        the closed forms of the module docstring gathered per sum."""
         regime = self.regime
         system = regime.system
-        current, h, w, phi = regime.current, regime.h, regime.w, regime.phi
+        current, h, w = regime.current, regime.h, regime.w
         term = system.outputs[0]
         accounts, per_joule, per_second = _account_matrices(regime.channels)
+        if accounts:
+            big_w = per_joule @ regime.currents
+            big_s = per_second @ (regime.member * h)
+        else:
+            big_w = big_s = None
         c, q, l_lin = _system_arrays(system)
         if any(system.loss_linear_per_amp):
             l_lin = l_lin + np.outer(current, system.loss_linear_per_amp)
-        psi_w = regime.psi * w
-        count_phases, n = phi.shape
-        m1 = np.empty((2 + len(accounts), count_phases, n))
-        m0 = np.empty((2 + len(accounts), count_phases))
-        # internal loss: Σ_i q_i·∫z_i² + l_i·∫z_i + l0·h (segment.py), with
-        # ∫z = φ·Σz + N·ψ·w and ∫z² = φ₂·Σz² + 2χ·w·Σz + N·ω·w²
-        m1[0] = 2.0 * regime.chi * w * q + phi * l_lin
-        m0[0] = (regime.omega * w * w) @ q + (psi_w * l_lin).sum(axis=1) + system.loss_constant * h
-        m1[1] = 0.0
-        m0[1] = system.series_resistance * current * current * h
-        if accounts:
-            # the draws' accounts: W·∫V dt + S·N with ∫V dt = c·∫z + N·h·(d·I + f)
-            big_w = per_joule @ regime.currents
-            m1[2:] = big_w[:, :, None] * (phi * c)
-            m0[2:] = big_w * (psi_w @ c + h * (term.d * current + term.f)) + per_second @ (regime.member * h)
-        return (["lost/storage_internal", "lost/esr"] + accounts, m1.reshape(len(m1), -1),
-                (regime.phi2 * q).ravel(), m0)
+        return (regime.psi * w, 2.0 * regime.chi * w, regime.omega * w * w, c,
+                h * (term.d * current + term.f), q, l_lin,
+                system.loss_constant * h, system.series_resistance * current * current * h,
+                accounts, big_w, big_s)
 
     def flush(self, ledger: Ledger) -> None:
         if not self.active:
@@ -103,12 +92,21 @@ class PhaseBook:
             return
         if self._coeffs is None:
             self._coeffs = self._coefficients()
-        names, m1, m2, m0 = self._coeffs
-        energies = m1 @ s1.ravel() + m0 @ count
-        energies[0] += m2 @ s2.ravel()
-        for k, (name, energy) in enumerate(zip(names, energies.tolist())):
-            if energy or k != 1:  # no ESR entry for a store without one
-                ledger.add(name, energy)
+        psi_w, chi_w2, omega_w2, c, v_offset_h, q, l_lin, internal_const, esr_h, accounts, big_w, big_s = self._coeffs
+        regime = self.regime
+        count_col = count[:, None]
+        int_z = regime.phi * s1 + count_col * psi_w
+        int_v = int_z @ c + count * v_offset_h
+        int_z2 = regime.phi2 * s2 + chi_w2 * s1 + count_col * omega_w2
+        internal = float(np.sum(int_z2 * q) + np.sum(int_z * l_lin) + np.dot(count, internal_const))
+        ledger.add("lost/storage_internal", internal)
+        esr = float(np.dot(count, esr_h))
+        if esr:
+            ledger.add("lost/esr", esr)
+        if accounts:
+            energies = big_w @ int_v + big_s @ count
+            for account, energy in zip(accounts, energies.tolist()):
+                ledger.add(account, energy)
         zero = [0.0] * (1 + 2 * n)
         for lst in lists.values():
             lst[:] = zero  # in place: the kernel holds these lists

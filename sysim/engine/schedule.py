@@ -161,6 +161,7 @@ class PhaseTable:
                  cycle_s: float | None, end_s: float, endless: bool = False):
         self.h_ns, self.channels, self.member = h_ns, channels, member
         self.cycle_s, self.end_s, self.endless = cycle_s, end_s, endless
+        self._derived: dict = {}  # the tables with_end/with_channels made, so they are reused
 
     @property
     def phases(self) -> list[tuple[float, tuple[Draw, ...]]]:
@@ -172,10 +173,26 @@ class PhaseTable:
         return out
 
     def with_channels(self, channels: tuple[Draw, ...]) -> "PhaseTable":
-        return PhaseTable(self.h_ns, channels, self.member, self.cycle_s, self.end_s, self.endless)
+        """The same phases with other draws (a throttled harvest); the same object for the same
+        channel tuple, so that caches keyed by the table (regimes, currents) hit from one stretch
+        to the next."""
+        return self._derive(("channels", id(channels)), channels,
+                            lambda: PhaseTable(self.h_ns, channels, self.member, self.cycle_s, self.end_s, self.endless))
 
     def with_end(self, end_s: float) -> "PhaseTable":
-        return PhaseTable(self.h_ns, self.channels, self.member, self.cycle_s, end_s, self.endless)
+        """The same phases ending at ``end_s``; the same object for the same end (see with_channels)."""
+        return self._derive(("end", end_s), None,
+                            lambda: PhaseTable(self.h_ns, self.channels, self.member, self.cycle_s, end_s, self.endless))
+
+    def _derive(self, key, keep, make) -> "PhaseTable":
+        hit = self._derived.get(key)
+        if hit is not None and hit[0] is keep:
+            return hit[1]
+        if len(self._derived) >= 16:
+            self._derived.clear()
+        table = make()
+        self._derived[key] = (keep, table)
+        return table
 
 
 def _lcm(a: int, b: int) -> int:
@@ -198,6 +215,9 @@ class PhaseMerger:
         self._rotations: dict[tuple, tuple] = {}
         # per (timing, position, schedule objects): the finished rotated table
         self._tables: dict[tuple, tuple] = {}
+        # per (rotated cycle, constant draws, end): the finished table, so that the stretches of
+        # one light segment share it (and the caches keyed by it)
+        self._cyclic: dict[tuple, tuple] = {}
         # per (constant draws, end): the table of one endless phase (an event-driven run switches
         # between a few, e.g. a firmware's wake and sleep), reused so regimes keyed by it are too
         self._endless: dict[tuple, tuple] = {}
@@ -213,6 +233,22 @@ class PhaseMerger:
         if len(self._endless) >= 256:
             self._endless.clear()
         self._endless[key] = (fixed, table)
+        return table
+
+    def cyclic(self, rotated: tuple, fixed: tuple[Draw, ...], end: float) -> "PhaseTable":
+        """The table of a rotated merged cycle (:meth:`rotated`) plus constant draws, until ``end``."""
+        key = (id(rotated), tuple(map(id, fixed)), end)
+        hit = self._cyclic.get(key)
+        if hit is not None and hit[0] is rotated and all(a is b for a, b in zip(hit[1], fixed)):
+            return hit[2]
+        period_ns, h_ns, channels, member = rotated
+        if fixed:
+            member = np.vstack([member, np.ones((len(fixed), len(h_ns)))])
+            member.flags.writeable = False
+        table = PhaseTable(h_ns, channels + fixed, member, period_ns / NS_PER_S, end)
+        if len(self._cyclic) >= 256:
+            self._cyclic.clear()
+        self._cyclic[key] = (rotated, fixed, table)
         return table
 
     def _timing_of(self, periodic: tuple[PeriodicSchedule, ...]):
@@ -333,10 +369,7 @@ def build_phases(t0: float, schedules: list[Schedule], merger: PhaseMerger) -> P
     if rotated is None:
         # Incommensurate cycles: build the phases up to a window and treat them as aperiodic.
         return _window_phases(t0, periodic, fixed, end)
-    period_ns, h_ns, channels, member = rotated
-    if fixed:
-        member = np.vstack([member, np.ones((len(fixed), len(h_ns)))])
-    return PhaseTable(h_ns, channels + fixed, member, period_ns / NS_PER_S, end)
+    return merger.cyclic(rotated, fixed, end)
 
 
 def _window_phases(t0: float, periodic: list[PeriodicSchedule], fixed: tuple[Draw, ...], end: float) -> PhaseTable:
