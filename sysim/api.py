@@ -35,7 +35,7 @@ def simulate(scenario: Scenario | str | os.PathLike, *, duration: float | None =
     node = build_node(scenario)
     sim = scenario.simulation
     options = RunOptions(sim.duration, sim.record_every, stream_trace_to, progress,
-                         temperature=node.temperature)
+                         temperature=node.temperature, power_tolerance=sim.power_tolerance)
     simulation = Simulation(node.storage, node.components, node.protection, options)
     simulation.method = sim.method
     return Result(simulation.run(), scenario)
@@ -46,6 +46,7 @@ def prepare(scenario: Scenario, **options) -> Simulation:
     themselves); ``options`` are passed to :class:`RunOptions`."""
     node = build_node(scenario)
     sim = scenario.simulation
+    options.setdefault("power_tolerance", sim.power_tolerance)
     run_options = RunOptions(sim.duration, sim.record_every, temperature=node.temperature, **options)
     simulation = Simulation(node.storage, node.components, node.protection, run_options)
     simulation.method = sim.method

@@ -125,7 +125,8 @@ def _parse_string(text: str, dimension: str) -> float:
     if not isinstance(quantity, pint.Quantity):
         return float(quantity)
     if quantity.dimensionality != _dimensionality(dimension):
-        raise UnitError(f"{text!r} is not a {dimension.replace('_', ' ')} (it is {_describe(quantity)})")
+        wanted = "a ratio" if dimension == "dimensionless" else f"a {dimension.replace('_', ' ')}"
+        raise UnitError(f"{text!r} is not {wanted} (it is {_describe(quantity)})")
     try:
         return float(quantity.to_base_units().magnitude)
     except Exception as exc:

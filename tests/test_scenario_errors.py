@@ -47,6 +47,11 @@ MISTAKES = [
     ('[[load]]', '[[harvester]]\ntype = "current"\nname = "radio"\ncurrent = "1 uA"\n[[load]]', "load[0].name",
      "already used"),
     ('[[load]]', 'record_every = "2 h"\n[[load]]', "storage.record_every", "unknown key"),
+    ('duration = "1 h"', 'duration = "1 h"\npower_tolerance = "80 %"', "simulation.power_tolerance",
+     "must be at most 0.5, got 0.8"),
+    ('duration = "1 h"', 'duration = "1 h"\npower_tolerance = 0', "simulation.power_tolerance", "must be positive, got 0"),
+    ('duration = "1 h"', 'duration = "1 h"\npower_tolerance = "3 V"', "simulation.power_tolerance",
+     "'3 V' is not a ratio (it is a voltage)"),
 ]
 
 

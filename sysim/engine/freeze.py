@@ -24,7 +24,8 @@ from scipy.optimize import brentq, minimize_scalar
 from .draws import Draw
 
 #: largest relative change of the internal voltage over one stretch with frozen power draws: a
-#: constant-power draw held at one current delivers P·h to within about (this)²/12 (7.5e-5)
+#: constant-power draw held at one current delivers P·h to within about (this)²/12 (7.5e-5);
+#: ``simulation.power_tolerance`` sets it per run (Stepper.power_tolerance)
 POWER_TOLERANCE_REL = 0.03
 _V_FLOOR = 1e-6
 

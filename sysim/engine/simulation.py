@@ -55,6 +55,9 @@ class RunOptions:
     chunk_s: float | None = None
     #: callable(sim) after every integrator step (pause, pacing); may raise StopRun
     on_step: object = None
+    #: largest relative change of the internal voltage over a stretch with frozen power draws
+    #: (None: sysim.engine.freeze.POWER_TOLERANCE_REL)
+    power_tolerance: float | None = None
 
 
 @dataclass
@@ -95,6 +98,7 @@ class Simulation:
                                  state_cols, self._state_values, len(system.cell_outputs) if len(system.cell_outputs) > 1 else 0,
                                  stream_to=options.stream_trace_to)
         self.stepper = Stepper(model, self.ledger, self.recorder)
+        self.stepper.power_tolerance = options.power_tolerance
         self.merger = PhaseMerger()
         self.events: list[EventRecord] = []
         self.crossings = 0

@@ -71,6 +71,10 @@ class Stepper:
         self.v_max = -math.inf
         self.t_v_min = self.t_v_max = 0.0
         self._book: PhaseBook | None = None
+        self._walk = None  # the walk being advanced
+        #: relative voltage change allowed over a stretch with frozen power draws (None: the
+        #: engine default, sysim.engine.freeze.POWER_TOLERANCE_REL)
+        self.power_tolerance: float | None = None
         self._last_regime: tuple | None = None
         self._endless_regimes: dict[int, tuple] = {}  # per endless table of constant currents
         self._table_regimes: dict[int, tuple] = {}    # per table: a regime to share coefficients with
@@ -141,6 +145,7 @@ class Stepper:
         (sysim.engine.fastforward)."""
         walk = _Walk(self, regime, t_stop, watches)
         self._book = walk.book
+        self._walk = walk
         try:
             if fast_forward and regime.cyclic and walk.span_ns is not None:
                 from .fastforward import FastForward
@@ -150,6 +155,7 @@ class Stepper:
         finally:
             self.flush_pending()
             self._book = None
+            self._walk = None
 
     def flush_pending(self) -> None:
         """Book the running sums of the regime in progress (before a sample reads the ledger)."""
@@ -181,8 +187,15 @@ class Stepper:
             tau = max(rel_ns - a_ns, 0) / NS_PER_S
             part = Coeffs(system, tau, phase.current)
             z_tau = [part.p[i] * z[i] + part.g[i] for i in range(len(z))]
-            if tau > 0 and any(not d.is_linear for d in phase.draws):
-                z_tau = self._curved_state(z, phase, tau, z_tau)
+            if any(not d.is_linear for d in phase.draws):
+                walk = self._walk
+                if walk is not None and walk.regime.co is not None and phase.co is not None:
+                    # from the stretch's start: the frozen currents' chord runs across all its phases
+                    from .stretch import curved_state  # (stretch imports this module's helpers)
+
+                    z_tau = curved_state(self, walk.regime, walk.z0, rel_ns, z_tau)
+                elif tau > 0:
+                    z_tau = self._curved_state(z, phase, tau, z_tau)
             sampler.record(self, z_tau, phase, part, z)
 
     def _curved_state(self, z, phase: Phase, tau: float, z_chord) -> list[float]:
@@ -240,6 +253,7 @@ class _Walk:
 
     def __init__(self, st: Stepper, regime: Regime, t_stop, watches):
         self.st, self.regime, self.watches = st, regime, watches
+        self.z0 = list(st.z)  # the stretch's start state (curved samples, stretch.curved_state)
         self.cyclic = regime.cyclic
         self.system = system = st.system
         self.t0 = st.t

@@ -45,7 +45,8 @@ def Quantity(dimension: str, *, positive: bool = False, non_negative: bool = Fal
             number = parse_quantity(value, dimension)
         except UnitError as exc:
             raise ValueError(str(exc)) from None
-        shown = format_quantity(number, _UNIT_FOR.get(dimension, ""))
+        # a ratio reads as a plain number: 0.8, not "800 m"
+        shown = f"{number:g}" if dimension == "dimensionless" else format_quantity(number, _UNIT_FOR.get(dimension, ""))
         if abs(number) > MAX_MAGNITUDE_SI:  # 1e301 s became inf ns in the schedules (OverflowError)
             raise ValueError(f"{shown} is beyond any physical value (|value| must be at most {MAX_MAGNITUDE_SI:g} "
                              f"in SI units)")

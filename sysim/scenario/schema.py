@@ -59,6 +59,11 @@ class SimulationTable(Table):
     #: "auto" picks fast-forward where it applies; "event" forces event-by-event stepping
     method: Literal["auto", "event", "fast-forward"] = "auto"
     seed: Count(0, 2 ** 31) = 0
+    #: largest relative change of the storage's internal voltage over one stretch in which
+    #: constant-power draws (a PMIC's output, loads behind a regulator) are held at one current
+    #: (sysim/engine/freeze.py); smaller is slower and closer to the exact constant-power solution.
+    #: None: the engine's default, 3 % (POWER_TOLERANCE_REL)
+    power_tolerance: Optional[Quantity("dimensionless", positive=True, maximum=0.5)] = None
     ambient_temperature: Optional[Quantity("temperature", positive=True)] = None
 
     @model_validator(mode="after")
