@@ -193,7 +193,7 @@ class Stepper:
                     # from the stretch's start: the frozen currents' chord runs across all its phases
                     from .stretch import curved_state  # (stretch imports this module's helpers)
 
-                    z_tau = curved_state(self, walk.regime, walk.z0, rel_ns, z_tau)
+                    z_tau = curved_state(self, walk.regime, walk.z0, rel_ns, z_tau, walk.span_ns)
                 elif tau > 0:
                     z_tau = self._curved_state(z, phase, tau, z_tau)
             sampler.record(self, z_tau, phase, part, z)

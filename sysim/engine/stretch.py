@@ -271,21 +271,26 @@ def _state_at(system, z, regime: Regime, cycles: int, rem_ns: int) -> list[float
 
 
 #: a sample inside a stretch is re-frozen (curved_state) unless the chord's sagitta there,
-#: ΔE²/(8·E), is below this (V): a held store moves microvolts and needs nothing
-SAGITTA_NEGLIGIBLE_V = 1e-9
+#: ΔE²/(8·E), is below this (V): far below the stretch end's own error (tens of µV at 3 %), and
+#: a held store creeping by a millivolt needs nothing
+SAGITTA_NEGLIGIBLE_V = 1e-7
 
 
-def curved_state(stepper, regime: Regime, z0, rel_ns: int, z_chord) -> list[float]:
+def curved_state(stepper, regime: Regime, z0, rel_ns: int, z_chord, span_ns: int | None = None) -> list[float]:
     """State ``rel_ns`` ns into a stretch of ``regime`` that started in ``z0``, on the curved
     trajectory. The stretch's frozen currents move the internal voltage along a chord between
     the stretch's ends; a constant-power draw's exact voltage bulges off it by up to
     ΔE²/(8·E) (0.34 mV for 3 % of 3 V, however short the phase that holds the point). The point
     gets its own freeze over [E0, E(t)] from the stretch start, iterated twice as the stretch's
-    (:func:`_solve`), which leaves only the stretch end's own error (second order)."""
+    (:func:`_solve`), which leaves only the stretch end's own error (second order). ``span_ns``:
+    the stretch's length, which sets the sagitta (the chord's slope times the span)."""
     system = stepper.system
+    if rel_ns <= 0:
+        return z_chord
     e0 = _open(system, z0)
     e_chord = _open(system, z_chord)
-    if (e_chord - e0) ** 2 <= 8.0 * max(abs(e0), 1e-3) * SAGITTA_NEGLIGIBLE_V:
+    span = max(span_ns or 0, rel_ns)
+    if ((e_chord - e0) * span / rel_ns) ** 2 <= 8.0 * max(abs(e0), 1e-3) * SAGITTA_NEGLIGIBLE_V:
         return z_chord
     cycle_ns = int(regime.h_ns.sum())
     cycles, rem_ns = divmod(rel_ns, cycle_ns) if regime.cyclic else (0, rel_ns)
