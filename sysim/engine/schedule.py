@@ -176,13 +176,13 @@ class PhaseTable:
         """The same phases with other draws (a throttled harvest); the same object for the same
         channel tuple, so that caches keyed by the table (regimes, currents) hit from one stretch
         to the next."""
-        return self._derive(("channels", id(channels)), channels,
-                            lambda: PhaseTable(self.h_ns, channels, self.member, self.cycle_s, self.end_s, self.endless))
+        return self._derive(("channels", id(channels)), channels, lambda: PhaseTable(
+            self.h_ns, channels, self.member, self.cycle_s, self.end_s, self.endless))
 
     def with_end(self, end_s: float) -> "PhaseTable":
         """The same phases ending at ``end_s``; the same object for the same end (see with_channels)."""
-        return self._derive(("end", end_s), None,
-                            lambda: PhaseTable(self.h_ns, self.channels, self.member, self.cycle_s, end_s, self.endless))
+        return self._derive(("end", end_s), None, lambda: PhaseTable(
+            self.h_ns, self.channels, self.member, self.cycle_s, end_s, self.endless))
 
     def _derive(self, key, keep, make) -> "PhaseTable":
         hit = self._derived.get(key)

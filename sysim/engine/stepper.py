@@ -189,7 +189,7 @@ class Stepper:
             z_tau = [part.p[i] * z[i] + part.g[i] for i in range(len(z))]
             if any(not d.is_linear for d in phase.draws):
                 walk = self._walk
-                if walk is not None and walk.regime.co is not None and phase.co is not None:
+                if walk is not None and walk.regime.co is not None:
                     # from the stretch's start: the frozen currents' chord runs across all its phases
                     from .stretch import curved_state  # (stretch imports this module's helpers)
 

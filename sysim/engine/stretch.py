@@ -9,11 +9,12 @@ What the frozen current is depends on the draw. A constant-power draw is frozen 
 value ``P/V(E_mid)``: on a capacitor the voltage is then linear in time and ``I·∫V dt = P·h``
 exactly, so the energy it books is its power times the time. Inside the stretch the exact voltage
 bulges off that straight line by up to ΔE²/(8·E) (0.34 mV for 3 % of 3 V): samples there are
-taken on the curve instead (:func:`curved_state`). A voltage-dependent draw (PV wired straight to the store, an LED, a TENG) has no such
-invariant and is frozen for the trajectory instead: the constant current that takes a capacitor
-from E0 to E1 in the same time is the harmonic mean of I(E) over [E0, E1], and Simpson's rule on
-1/I gives it to fourth order, ``I* = 6/(1/I(E0) + 4/I(E_mid) + 1/I(E1))`` (applied to the
-voltage-dependent draws' subtotal whenever the three values share a sign).
+taken on the curve instead (:func:`curved_state`). A voltage-dependent draw (PV wired straight to
+the store, an LED, a TENG) has no such invariant and is frozen for the trajectory instead: the
+constant current that takes a capacitor from E0 to E1 in the same time is the harmonic mean of
+I(E) over [E0, E1], and Simpson's rule on 1/I gives it to fourth order,
+``I* = 6/(1/I(E0) + 4/I(E_mid) + 1/I(E1))`` (applied to the voltage-dependent draws' subtotal
+whenever the three values share a sign).
 
 A stretch is accepted when (a) constant-power draws are present and the internal voltage moves by
 at most ``POWER_TOLERANCE_REL`` of its value (their current is P/V), (b) every draw's current at
