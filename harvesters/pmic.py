@@ -93,7 +93,7 @@ class Pmic(Component):
         self._shares = self._harvester_shares(inputs)
         self._times = [float(t) for t in self.inputs.times_s]
         self._change_times = [self._times[k] for k in self._changes()]
-        self._capacity: dict[int, float] = {}   # segment -> power the boost can deliver (W)
+        self._segments: tuple | None = None     # (capacity W, 1/η, harvester shares) per segment
         self._held_need_W: float | None = None  # what the hold delivers (W), told by the engine
         self._span: tuple | None = None         # (t, need, run) of the last held_span computed
         self._run: _HeldRun | None = None       # the held run issued last
@@ -162,17 +162,39 @@ class Pmic(Component):
     # --- holding a full store across light changes -----------------------------------------
     def capacity_W(self, k: int) -> float:
         """Power (W) the boost charger can deliver to the store in segment ``k`` while charging."""
-        cap = self._capacity.get(k)
-        if cap is None:
+        return float(self._segment_arrays()[0][k])
+
+    def _segment_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per input segment, made once for the whole input (a year of minute light is 525,600
+        segments; held runs look at thousands of them): the power the boost can deliver (W), the
+        inverse of its efficiency, and each harvester's share of the input power."""
+        if self._segments is None:
             p = self.p
-            v_in, p_in = float(self.inputs.v_in[k]), float(self.inputs.p_in[k])
-            cap = 0.0
-            if not (v_in < p.input_voltage_min or p_in <= 0.0 or p_in < p.input_power_min):
-                cap = max(p.boost(v_in, p_in), 0.0) * p_in
-            if len(self._capacity) >= 100_000:
-                self._capacity.clear()
-            cap = self._capacity[k] = cap
-        return cap
+            v_in, p_in = np.asarray(self.inputs.v_in, dtype=float), np.asarray(self.inputs.p_in, dtype=float)
+            eta = p.boost.many(v_in, p_in)
+            works = ~((v_in < p.input_voltage_min) | (p_in <= 0.0) | (p_in < p.input_power_min))
+            capacity = np.where(works, np.maximum(eta, 0.0) * p_in, 0.0)
+            with np.errstate(divide="ignore"):
+                inv_eta = np.where(eta > 0.0, 1.0 / np.where(eta > 0.0, eta, 1.0), np.inf)
+            shares = np.ones((len(p_in), 1)) if len(self.input_names) == 1 else \
+                np.array([[f for _, f in parts] for parts in self._shares])
+            self._segments = (capacity, inv_eta, shares)
+        return self._segments
+
+    def _held_until(self, k0: int, floor: float) -> int:
+        """The first segment after ``k0`` that cannot deliver ``floor`` W or starts at or after
+        the run's end, searched in growing windows (a held summer day is hundreds of minutes)."""
+        capacity = self._segment_arrays()[0]
+        stop = bisect.bisect_left(self._times, self._sim.t_end)
+        k, width = k0 + 1, 64
+        while k < stop:
+            window = capacity[k:min(stop, k + width)]
+            short = np.flatnonzero(window < floor)
+            if short.size:
+                return k + int(short[0])
+            k += len(window)
+            width *= 4
+        return max(stop, k0 + 1)
 
     def on_hold_factor(self, sim, channels, factor: float) -> bool:
         """The engine's throttle for the held store: remember the power it delivers. True when the
@@ -209,10 +231,8 @@ class Pmic(Component):
         k0 = self.segment_at(t)
         run = None
         if self.capacity_W(k0) >= floor:
-            k = k0 + 1
+            k = self._held_until(k0, floor)
             count = len(self._times)
-            while k < count and self._times[k] < self._sim.t_end and self.capacity_W(k) >= floor:
-                k += 1
             if k > k0 + 1:
                 run = self._run = _HeldRun(self, t, k0, k, self._times[k] if k < count else math.inf)
         self._span = (t, need, run)
@@ -381,11 +401,11 @@ class _HeldRun:
         self.starts, self.ends = np.clip(times[:-1], t0, t_stop), np.clip(times[1:], t0, t_stop)
         weight = (self.ends - self.starts) / (t_stop - t0)
         self.p_in = np.array(pmic.inputs.p_in[k0:k_end], dtype=float)
-        v_in = np.array(pmic.inputs.v_in[k0:k_end], dtype=float)
-        self.inv_eta = np.array([1.0 / p.boost(float(v), float(q)) for v, q in zip(v_in, self.p_in)])
-        self.cap_min = min(pmic.capacity_W(k) for k in range(k0, k_end))
+        capacity, inv_eta, shares = pmic._segment_arrays()
+        self.inv_eta = inv_eta[k0:k_end]
+        self.cap_min = float(capacity[k0:k_end].min())
         self.names = [n for n, _ in pmic._shares[k0]]
-        self.shares = np.array([[f for _, f in pmic._shares[k]] for k in range(k0, k_end)])  # segments × harvesters
+        self.shares = shares[k0:k_end]  # segments × harvesters
         self.harvested_per_joule = (weight * self.inv_eta) @ self.shares       # per harvester
         self.converter_per_joule = float(weight @ self.inv_eta) - 1.0
         accounts = tuple((f"harvested/{n}", -float(pj), 0.0) for n, pj in zip(self.names, self.harvested_per_joule)) \

@@ -29,6 +29,16 @@ def _bracket(axis: tuple[float, ...], x: float) -> tuple[int, float]:
     return i, (x - axis[i]) / (axis[i + 1] - axis[i])
 
 
+def _bracket_many(axis: tuple[float, ...], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_bracket` for an array of ``x``."""
+    if len(axis) == 1:
+        return np.zeros(x.shape, dtype=np.int64), np.zeros(x.shape)
+    a = np.asarray(axis)
+    i = np.clip(np.searchsorted(a, x, side="right") - 1, 0, len(a) - 2)
+    w = (x - a[i]) / (a[i + 1] - a[i])
+    return np.where(x >= a[-1], len(a) - 2, i), np.where(x <= a[0], 0.0, np.where(x >= a[-1], 1.0, w))
+
+
 @dataclass(frozen=True)
 class BoostEfficiency:
     """``table[i][j]``: efficiency at ``input_voltage[i]`` and level ``levels[j]`` (A or W)."""
@@ -67,6 +77,19 @@ class BoostEfficiency:
         low = (1 - wj) * t[i][j] + wj * t[i][j1]
         high = (1 - wj) * t[i1][j] + wj * t[i1][j1]
         return (1 - wi) * low + wi * high
+
+    def many(self, v_in: np.ndarray, p_in: np.ndarray) -> np.ndarray:
+        """:meth:`__call__` for arrays of input voltages and powers (a year of light segments)."""
+        v_in, p_in = np.asarray(v_in, dtype=float), np.asarray(p_in, dtype=float)
+        on = (p_in > 0.0) & (v_in > 0.0)
+        v, p = np.where(on, v_in, 1.0), np.where(on, p_in, 1.0)
+        i, wi = _bracket_many(self.input_voltage, v)
+        j, wj = _bracket_many(self._log_levels, np.log10(p / v if self.axis == "current" else p))
+        t = np.asarray(self.table)
+        i1, j1 = np.minimum(i + 1, t.shape[0] - 1), np.minimum(j + 1, t.shape[1] - 1)
+        low = (1 - wj) * t[i, j] + wj * t[i, j1]
+        high = (1 - wj) * t[i1, j] + wj * t[i1, j1]
+        return np.where(on, (1 - wi) * low + wi * high, 0.0)
 
     @classmethod
     def constant(cls, efficiency: float) -> "BoostEfficiency":

@@ -172,3 +172,23 @@ def test_presets_carry_their_sources():
     assert bq.quiescent_current == pytest.approx(488e-9) and bq.cold_start_voltage == pytest.approx(0.33)
     assert bq.mppt_period == 16.0 and bq.mppt_sample_time == pytest.approx(0.256)
     assert math.isclose(bq.v_chgen, 1.73)
+
+
+def test_boost_table_for_many_segments_equals_the_scalar_lookup(tmp_path):
+    # the BQ25570 preset's measured table (current axis): inside, on and beyond its edges, dark
+    # and impossible inputs
+    table = preset_pmic(scenario(tmp_path, [(0, 100)], {"capacitance": "1 F", "initial_voltage": "3 V"})).p.boost
+    rng = np.random.default_rng(7)
+    v_in = np.concatenate([rng.uniform(0.05, 3.0, 400), list(table.input_voltage), [0.0, -1.0, 0.5, 0.5, 10.0]])
+    p_in = np.concatenate([10 ** rng.uniform(-7, 0, 400), np.full(len(table.input_voltage), 1e-3),
+                           [1e-3, 1e-3, 0.0, -1e-3, 1e-3]])
+    many = table.many(v_in, p_in)
+    one = np.array([table(float(v), float(p)) for v, p in zip(v_in, p_in)])
+    assert np.allclose(many, one, rtol=1e-12, atol=0.0)
+    assert np.all(many[-5:-1] == 0.0) and np.all((many[:400] > 0.0) & (many[:400] <= 1.0))
+    assert len(set(np.round(many[:400], 6))) > 100  # the lookup is not flat: it interpolates
+    # a power axis, one input voltage, and a constant
+    from harvesters.pmic_tables import BoostEfficiency
+    for other in (BoostEfficiency((1.0,), (1e-6, 1e-3, 1.0), ((0.3, 0.7, 0.9),), "power"), BoostEfficiency.constant(0.8)):
+        assert np.allclose(other.many(v_in, p_in), [other(float(v), float(p)) for v, p in zip(v_in, p_in)],
+                           rtol=1e-12, atol=0.0)
