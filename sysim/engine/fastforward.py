@@ -46,7 +46,7 @@ class FastForward:
         self.cycle_ns = int(regime.h_ns.sum())
         self.A, self.B = regime.start_maps()  # phase-start state = A_j·z_k + B_j
         self.P, self.G = [float(v) for v in self.A[-1]], [float(v) for v in self.B[-1]]
-        self.offsets_ns = [0] + np.cumsum(regime.h_ns).tolist()
+        self.offsets_ns = regime.table.starts_ns
         self.k_term = walk.k_term
         self.lo_lim, self.hi_lim = walk.lo_lim, walk.hi_lim
         self.c = [np.array(self.system.outputs[o].c) for o in walk.outputs]

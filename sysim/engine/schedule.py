@@ -164,6 +164,23 @@ class PhaseTable:
         self._derived: dict = {}  # the tables with_end/with_channels made, so they are reused
 
     @property
+    def ends_ns(self) -> np.ndarray:
+        """Offset of every phase's end from the table's start (ns), made once per table."""
+        ends = self.__dict__.get("_ends_ns")
+        if ends is None:
+            ends = self._ends_ns = np.cumsum(np.asarray(self.h_ns, dtype=np.int64))
+            ends.flags.writeable = False
+        return ends
+
+    @property
+    def starts_ns(self) -> list[int]:
+        """Offset of every phase's start from the table's start, and the cycle's end (ns, ints)."""
+        starts = self.__dict__.get("_starts_ns")
+        if starts is None:
+            starts = self._starts_ns = [0] + self.ends_ns.tolist()
+        return starts
+
+    @property
     def phases(self) -> list[tuple[float, tuple[Draw, ...]]]:
         """``(duration_s, draws)`` per phase (``inf`` for an endless phase), for reading."""
         out = []

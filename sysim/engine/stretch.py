@@ -264,7 +264,7 @@ def _state_at(system, z, regime: Regime, cycles: int, rem_ns: int) -> list[float
     the point, and the exact step of that phase's part."""
     a, b = regime.start_maps()
     zk = after_cycles(z, a[-1].tolist(), b[-1].tolist(), cycles) if cycles else list(z)
-    offsets = np.cumsum(regime.h_ns)
+    offsets = regime.table.ends_ns
     m = int(np.searchsorted(offsets, rem_ns, side="right"))
     start = int(offsets[m - 1]) if m > 0 else 0
     zm = [ai * zi + bi for ai, zi, bi in zip(a[m].tolist(), zk, b[m].tolist())]
@@ -315,7 +315,7 @@ def _phase_prefix(system, z, regime: Regime, accept: _Acceptance, room: float):
         a, b = regime.start_maps()
         out = system.outputs[0]
         e = (a[1:] * np.array(z) + b[1:]) @ np.array(out.c) + out.f
-        ends_ns = np.cumsum(regime.h_ns)
+        ends_ns = regime.table.ends_ns
         good = accept.ok_array(e)
         if math.isfinite(room):
             good &= ends_ns < to_ns(room)
