@@ -31,7 +31,7 @@ import numpy as np
 from .crossing import SegmentView
 from .cyclemap import powers, range_sums
 from .schedule import NS_PER_S
-from .stepper import sample_offset_ns
+from .walk import sample_offset_ns
 
 _TOL = 1e-12  # V: differences below this are not worth stepping for
 

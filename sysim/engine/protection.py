@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .stepper import Watch
+from .walk import Watch
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from .protection import Protection, ProtectionSettings
 from .recorder import Recorder
 from .regime import _currents
 from .schedule import PhaseMerger, PhaseTable, build_phases
-from .stepper import Crossing, Stepper, Watch
+from .stepper import Stepper
+from .walk import Crossing, Watch
 from . import stretch
 
 MAX_EVENT_LOG = 100_000
