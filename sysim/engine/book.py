@@ -98,9 +98,9 @@ class PhaseBook:
         int_z = regime.phi * s1 + count_col * psi_w
         int_v = int_z @ c + count * v_offset_h
         int_z2 = regime.phi2 * s2 + chi_w2 * s1 + count_col * omega_w2
-        internal = float(np.sum(int_z2 * q) + np.sum(int_z * l_lin) + np.dot(count, internal_const))
+        internal = float((int_z2 * q).sum() + (int_z * l_lin).sum() + count @ internal_const)
         ledger.add("lost/storage_internal", internal)
-        esr = float(np.dot(count, esr_h))
+        esr = float(count @ esr_h)
         if esr:
             ledger.add("lost/esr", esr)
         if accounts:

@@ -45,7 +45,7 @@ class FastForward:
         self.n = self.system.n
         self.cycle_ns = int(regime.h_ns.sum())
         self.A, self.B = regime.start_maps()  # phase-start state = A_j·z_k + B_j
-        self.P, self.G = [float(v) for v in self.A[-1]], [float(v) for v in self.B[-1]]
+        self.P, self.G = self.A[-1].tolist(), self.B[-1].tolist()
         self.offsets_ns = regime.table.starts_ns
         self.k_term = walk.k_term
         self.lo_lim, self.hi_lim = walk.lo_lim, walk.hi_lim

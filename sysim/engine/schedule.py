@@ -201,11 +201,23 @@ class PhaseTable:
         return self._derive(("end", end_s), None, lambda: PhaseTable(
             self.h_ns, self.channels, self.member, self.cycle_s, end_s, self.endless))
 
+    def prefix(self, count: int) -> "PhaseTable":
+        """The first ``count`` phases, once, without end (a stretch shorter than one cycle);
+        the same object for the same count (see with_channels)."""
+        return self._derive(("prefix", count), None, lambda: PhaseTable(
+            self.h_ns[:count], self.channels, self.member[:, :count], None, math.inf))
+
+    def first_phase(self) -> "PhaseTable":
+        """The first phase as an endless one (a stretch shorter than that phase); the same
+        object each time (see with_channels)."""
+        return self._derive(("first",), None, lambda: PhaseTable(
+            self.h_ns[:1] * 0, self.channels, self.member[:, :1], None, self.end_s, endless=True))
+
     def _derive(self, key, keep, make) -> "PhaseTable":
         hit = self._derived.get(key)
         if hit is not None and hit[0] is keep:
             return hit[1]
-        if len(self._derived) >= 16:
+        if len(self._derived) >= 64:
             self._derived.clear()
         table = make()
         self._derived[key] = (keep, table)

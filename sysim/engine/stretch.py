@@ -170,7 +170,16 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
         k_max = int((stop - stepper.t) // table.cycle_s) if math.isfinite(stop) else 10 ** 12
         maps_a, maps_b = predictor.start_maps()
         big_p, big_g = maps_a[-1].tolist(), maps_b[-1].tolist()
-        k = _largest_k(lambda kk: accept.ok(_open(system, after_cycles(z, big_p, big_g, kk))), k_max)
+        ends: dict[int, float] = {}
+
+        def end_after(kk: int) -> float:
+            e = ends.get(kk)
+            if e is None:
+                e = ends[kk] = _open(system, after_cycles(z, big_p, big_g, kk))
+            return e
+
+        k = _largest_k(lambda kk: accept.ok(end_after(kk)), k_max,
+                       moved=lambda kk: abs(end_after(kk) - e0), limit=accept.tol_v)
         if k == k_max and math.isfinite(stop):
             # Whole cycles reach up to the stop: take the part of a cycle before it too, so that
             # a light segment that is not a whole number of cycles (one minute of a 16 s MPPT
@@ -193,12 +202,12 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
         # tolerance, else one (shortened) phase.
         m, e1, span = _phase_prefix(system, z, predictor, accept, stop - stepper.t)
         if m >= 2:
-            prefix = PhaseTable(table.h_ns[:m], table.channels, table.member[:, :m], None, math.inf)
-            corrected = _solve(stepper, prefix, e0, e1, lambda r: _after_regime(system, z, r, 1))
+            prefix = table.prefix(m)
+            corrected = _solve(stepper, prefix, e0, e1, lambda r: _after_regime(system, z, r, 1),
+                               stepper.regime_for(prefix, e_open=e0))
             if corrected is not None:
                 return corrected, stepper.t + span
-        first = PhaseTable(table.h_ns[:1] * 0, table.channels, table.member[:, :1], None, table.end_s, endless=True)
-        return _one_segment(stepper, first, min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0, levels)
+        return _one_segment(stepper, table.first_phase(), min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0, levels)
     return _one_segment(stepper, table, stop, e0, levels)
 
 
@@ -207,21 +216,46 @@ def watched_levels(stepper, table: PhaseTable, watches, e0: float, currents=None
     outputs proportional to the terminal voltage (a single cell, identical cells) convert exactly;
     others are left out. ``currents``: the table's (channels × phases) currents at ``e0`` if known."""
     system = stepper.system
-    term = system.outputs[0]
-    ref = next((k for k, c in enumerate(term.c) if c != 0.0), None)
-    if ref is None:
+    ratios = _output_ratios(system)
+    if ratios is None:
         return ()
     if currents is None:
         currents = _currents(table.channels, table.member, e0, system.series_resistance)
-    drop = abs(term.d) * float(np.max(np.abs(currents), initial=0.0)) * max(1, len(table.channels))
+    term = system.outputs[0]
+    drop = abs(term.d) * max(float(currents.max(initial=0.0)), -float(currents.min(initial=0.0))) \
+        * max(1, len(table.channels))
     out = []
     for w in watches:
-        o = system.outputs[w.output]
-        ratio = o.c[ref] / term.c[ref] if term.c[ref] else 0.0
-        if ratio <= 0.0 or any(abs(a - ratio * b) > 1e-12 * abs(a) for a, b in zip(o.c, term.c)):
-            continue
-        out.append(((w.level - o.f) / ratio + term.f, drop if w.with_current else 0.0))
+        ratio, offset = ratios[w.output]
+        if ratio is not None:
+            out.append(((w.level - offset) / ratio + term.f, drop if w.with_current else 0.0))
     return tuple(out)
+
+
+#: per system: each output's (ratio to the terminal's internal part, offset), or None if the
+#: output is not proportional to it
+_RATIOS: dict[int, tuple] = {}
+
+
+def _output_ratios(system) -> list | None:
+    hit = _RATIOS.get(id(system))
+    if hit is not None and hit[0] is system:
+        return hit[1]
+    term = system.outputs[0]
+    ref = next((k for k, c in enumerate(term.c) if c != 0.0), None)
+    ratios = None
+    if ref is not None:
+        ratios = []
+        for o in system.outputs:
+            ratio = o.c[ref] / term.c[ref]
+            if ratio <= 0.0 or any(abs(a - ratio * b) > 1e-12 * abs(a) for a, b in zip(o.c, term.c)):
+                ratios.append((None, None))
+            else:
+                ratios.append((ratio, o.f))
+    if len(_RATIOS) >= 256:
+        _RATIOS.clear()
+    _RATIOS[id(system)] = (system, ratios)
+    return ratios
 
 
 def _one_segment(stepper, single: PhaseTable, stop, e0, levels=()):
@@ -338,12 +372,37 @@ def _phase_prefix(system, z, regime: Regime, accept: _Acceptance, room: float):
     return m, e_end, elapsed_ns / NS_PER_S
 
 
-def _largest_k(ok, k_max: int) -> int:
-    """Largest k in [0, k_max] with ok(k), assuming ok holds on a prefix of the integers."""
+def _largest_k(ok, k_max: int, moved=None, limit: float = math.inf) -> int:
+    """Largest k in [0, k_max] with ok(k), assuming ok holds on a prefix of the integers.
+    ``moved(k)``, if given, is how far k cycles move the voltage and ``limit`` how far ok allows:
+    the search then starts where the secant through the known points reaches the limit (the
+    voltage of a charging ramp moves almost linearly with k), which mostly needs two tests."""
     if k_max < 1 or not ok(1):
         return 0
     if k_max == 1 or ok(k_max):
         return k_max  # the common case: the whole span up to the stop moves little
+    lo, hi = 1, k_max  # ok(lo), not ok(hi)
+    if moved is not None and math.isfinite(limit):
+        m_lo, m_hi = moved(lo), moved(hi)
+        for _ in range(4):
+            if hi - lo <= 1 or not m_lo < limit < m_hi:
+                break
+            k = lo + int((limit - m_lo) / (m_hi - m_lo) * (hi - lo))
+            k = min(max(k, lo + 1), hi - 1)
+            if ok(k):
+                lo, m_lo = k, moved(k)
+                if k + 1 == hi or not ok(k + 1):
+                    return k
+                lo, m_lo = k + 1, moved(k + 1)
+            else:
+                hi, m_hi = k, moved(k)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo
     lo, hi = 1, 2
     while hi <= k_max and ok(hi):
         lo, hi = hi, hi * 2
