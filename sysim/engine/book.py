@@ -54,18 +54,13 @@ class PhaseBook:
         system = regime.system
         current, h, w = regime.current, regime.h, regime.w
         term = system.outputs[0]
-        accounts, per_joule, per_second = _account_matrices(regime.channels)
-        if accounts:
-            big_w = per_joule @ regime.currents
-            big_s = per_second @ (regime.member * h)
-        else:
-            big_w = big_s = None
-        c, q, l_lin = _system_arrays(system)
+        accounts, per_joule, big_s, c, q, l_lin, internal_const = _table_arrays(regime)
+        big_w = per_joule @ regime.currents if accounts else None
         if any(system.loss_linear_per_amp):
             l_lin = l_lin + np.outer(current, system.loss_linear_per_amp)
         return (regime.psi * w, 2.0 * regime.chi * w, regime.omega * w * w, c,
                 h * (term.d * current + term.f), q, l_lin,
-                system.loss_constant * h, system.series_resistance * current * current * h,
+                internal_const, system.series_resistance * current * current * h,
                 accounts, big_w, big_s)
 
     def flush(self, ledger: Ledger) -> None:
@@ -114,6 +109,26 @@ class PhaseBook:
 
 
 _ACCOUNTS: dict[int, tuple] = {}
+_TABLES: dict[tuple, tuple] = {}
+
+
+def _table_arrays(regime: Regime) -> tuple:
+    """The flush coefficients that do not depend on the currents, kept per (table, system): the
+    stretches of a charging ramp and the throttles of a hold re-use one table with new currents.
+    ``(accounts, per_joule, S, c, q, l_lin, loss_constant·h)``."""
+    table, system = regime.table, regime.system
+    key = (id(table), id(system))
+    hit = _TABLES.get(key)
+    if hit is not None and hit[0] is table and hit[1] is system:
+        return hit[2]
+    accounts, per_joule, per_second = _account_matrices(regime.channels)
+    big_s = per_second @ (regime.member * regime.h) if accounts else None
+    c, q, l_lin = _system_arrays(system)
+    out = (accounts, per_joule, big_s, c, q, l_lin, system.loss_constant * regime.h)
+    if len(_TABLES) >= 64:
+        _TABLES.clear()
+    _TABLES[key] = (table, system, out)
+    return out
 _SYSTEMS: dict[int, tuple] = {}
 
 
