@@ -151,6 +151,12 @@ class Stepper:
         if sampler is None:
             return
         system = self.system
+        walk = self._walk
+        # A stretch's frozen currents put every point of it on their chord, also in a phase
+        # without the frozen draw (a PMIC's MPPT sampling phase at a cycle start): such a sample
+        # is re-frozen from the stretch's start whatever its own phase draws.
+        stretch = walk is not None and walk.regime.co is not None and \
+            any(not d.is_linear for d in walk.regime.channels)
         while True:
             rel_ns = sample_offset_ns(sampler, t0)
             if rel_ns is None or rel_ns >= b_ns:
@@ -158,15 +164,12 @@ class Stepper:
             tau = max(rel_ns - a_ns, 0) / NS_PER_S
             part = Coeffs(system, tau, phase.current)
             z_tau = [part.p[i] * z[i] + part.g[i] for i in range(len(z))]
-            if any(not d.is_linear for d in phase.draws):
-                walk = self._walk
-                if walk is not None and walk.regime.co is not None:
-                    # from the stretch's start: the frozen currents' chord runs across all its phases
-                    from .stretch import curved_state  # (stretch imports this module's helpers)
+            if stretch:
+                from .stretch import curved_state  # (stretch imports this module's helpers)
 
-                    z_tau = curved_state(self, walk.regime, walk.z0, rel_ns, z_tau, walk.span_ns)
-                elif tau > 0:
-                    z_tau = self._curved_state(z, phase, tau, z_tau)
+                z_tau = curved_state(self, walk.regime, walk.z0, rel_ns, z_tau, walk.span_ns)
+            elif tau > 0 and any(not d.is_linear for d in phase.draws):
+                z_tau = self._curved_state(z, phase, tau, z_tau)
             sampler.record(self, z_tau, phase, part, z)
 
     def _curved_state(self, z, phase: Phase, tau: float, z_chord) -> list[float]:
