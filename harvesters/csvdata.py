@@ -171,7 +171,8 @@ def numbers(table: Table, index: int, scale: float, what: str, non_negative: boo
     """Column ``index`` as SI floats; a bad, non-finite or (optionally) negative value is an error
     naming its line."""
     if table.values is not None:
-        out = table.values[:, index] * scale
+        with np.errstate(over="ignore"):  # an overflow (1e306 h in s) is reported below by line
+            out = table.values[:, index] * scale
         if np.isfinite(out).all() and (not non_negative or (out >= 0).all()) \
                 and (np.abs(out) <= MAX_MAGNITUDE_SI).all():
             return out
