@@ -38,12 +38,16 @@ def hold_factor(stepper, table: PhaseTable, sources: np.ndarray, level: float) -
     system = stepper.system
     out = system.outputs[0]
     e_now = stepper.open_circuit()
-    regime = None if table.endless else stepper.regime_for(table, e_open=e_now)
+    cheap = not table.endless and not system.current_dependent
+    regime = None if table.endless or cheap else stepper.regime_for(table, e_open=e_now)
     currents = regime.currents if regime is not None else \
         _currents(table.channels, table.member, e_now, system.series_resistance)
     without = currents.copy()
     without[sources] = 0.0
-    if table.endless:
+    if cheap:
+        p, forcing_a, forcing_b = _cycle_maps(stepper, table, without.sum(axis=0), currents.sum(axis=0))
+        decay = 1.0 - p                        # z* = G / (1 - P)
+    elif table.endless:
         rates = np.array(system.rates)
         forcing_a = np.array(system.gains) * float(without.sum()) + np.array(system.drifts)
         forcing_b = np.array(system.gains) * float(currents.sum()) + np.array(system.drifts)
@@ -67,3 +71,18 @@ def hold_factor(stepper, table: PhaseTable, sources: np.ndarray, level: float) -
     if settled_b == settled_a:
         return 1.0
     return float(min(1.0, max(0.0, (level - settled_a) / (settled_b - settled_a))))
+
+
+def _cycle_maps(stepper, table: PhaseTable, current_a: np.ndarray, current_b: np.ndarray):
+    """``(P, G_a, G_b)`` of the per-mode cycle map ``z ← P·z + G`` of ``table``'s phases under two
+    per-phase total currents, from the phase coefficients alone (no regime is built: a held store
+    asks this for every new light level). ``G = Σ_j (Π_{l>j} p_l)·φ_j·(b·I_j + e)``."""
+    system = stepper.system
+    p, phi = stepper.lengths.stacked(system, table.h_ns)[:2]
+    after = np.cumprod(p[::-1], axis=0)[::-1]          # Π_{l≥j} p_l
+    weights = np.empty_like(phi)
+    weights[:-1] = after[1:] * phi[:-1]
+    weights[-1] = phi[-1]
+    gains, drifts = stepper.lengths.forcing(system)
+    constant = weights.sum(axis=0) * drifts
+    return after[0], (current_a @ weights) * gains + constant, (current_b @ weights) * gains + constant

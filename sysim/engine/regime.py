@@ -67,8 +67,11 @@ class LengthCache:
             if len(self._stacks) >= 2_000 or self._stacks_bytes + entry_bytes > STACKS_BUDGET_BYTES:
                 self._stacks.clear()
                 self._stacks_bytes = 0
-            cos = [self.get(system, system.rates, int(h)) for h in h_ns]
-            arrays = tuple(np.array([getattr(c, name) for c in cos])
+            # a duty cycle has a handful of distinct lengths (a new rotation or prefix of it is a
+            # new pattern of the same ones): their rows are made once and gathered
+            lengths, inverse = np.unique(h_ns, return_inverse=True)
+            cos = [self.get(system, system.rates, h) for h in lengths.tolist()]
+            arrays = tuple(np.array([getattr(c, name) for c in cos])[inverse]
                            for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
             rates = np.broadcast_to(np.array(system.rates), (len(h_ns), system.n))
             hit = self._stacks[key] = arrays + (rates, h_ns / NS_PER_S)

@@ -203,8 +203,7 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
         m, e1, span = _phase_prefix(system, z, predictor, accept, stop - stepper.t)
         if m >= 2:
             prefix = table.prefix(m)
-            corrected = _solve(stepper, prefix, e0, e1, lambda r: _after_regime(system, z, r, 1),
-                               stepper.regime_for(prefix, e_open=e0))
+            corrected = _solve(stepper, prefix, e0, e1, lambda r: _after_regime(system, z, r, 1))
             if corrected is not None:
                 return corrected, stepper.t + span
         return _one_segment(stepper, table.first_phase(), min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0, levels)
