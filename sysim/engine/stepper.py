@@ -118,7 +118,9 @@ class Stepper:
         self._book = walk.book
         self._walk = walk
         try:
-            if fast_forward and regime.cyclic and walk.span_ns is not None:
+            if fast_forward and walk.span_ns is not None and regime.co is not None and \
+                    (regime.cyclic or regime.count > 1):
+                # (a run of phases once, a stretch shorter than a cycle, is one "cycle" to jump)
                 from .fastforward import FastForward
 
                 return FastForward(walk).run()
