@@ -56,13 +56,20 @@ class FastForward:
         walk, st = self.walk, self.st
         total = walk.span_ns // self.cycle_ns
         k = 0
+        # Many samples in the span (a trace recorded every minute through a held day): one check
+        # of all its cycles, and when nothing happens in them at all, each sample's cycle needs
+        # none of its own (a part of a clear range is clear).
+        clear = False
+        rel = sample_offset_ns(st.sampler, walk.t0)
+        if rel is not None and total > 1 and rel + st.sampler.every_s * NS_PER_S < total * self.cycle_ns:
+            clear = self._assess(0, total - 1)
         while k < total:
             k_stop = total
             sampler = st.sampler
             rel = sample_offset_ns(sampler, walk.t0)
             if rel is not None:
                 k_stop = max(min(k_stop, rel // self.cycle_ns), k)
-                if k_stop < total and self._assess(k, k_stop):
+                if k_stop < total and (clear or self._assess(k, k_stop)):
                     # the cycles up to and including the one holding the sample are clear: jump
                     # to it and take the sample in closed form (one check for both)
                     if k_stop > k:
@@ -71,12 +78,15 @@ class FastForward:
                     k = k_stop + 1
                     continue
             if k_stop > k:
-                crossing = self._process(k, k_stop - 1)
-                if crossing is not None:
-                    return crossing
+                if clear:
+                    self._jump(k_stop - k)
+                else:
+                    crossing = self._process(k, k_stop - 1)
+                    if crossing is not None:
+                        return crossing
                 k = k_stop
             if k < total:
-                crossing = self._sampled_cycle(k)
+                crossing = self._sampled_cycle(k, assessed=clear)
                 if crossing is not None:
                     return crossing
                 k += 1

@@ -17,6 +17,17 @@ from collections import defaultdict
 
 from .draws import account_category
 
+_CATEGORIES: dict[str, str] = {}
+
+
+def _category(account: str) -> str:
+    category = _CATEGORIES.get(account)
+    if category is None:
+        if len(_CATEGORIES) >= 4096:
+            _CATEGORIES.clear()
+        category = _CATEGORIES[account] = account_category(account)
+    return category
+
 
 class Ledger:
     def __init__(self, initial_stored_J: float):
@@ -27,10 +38,16 @@ class Ledger:
         self.accounts[account] += energy_J
 
     def total(self, category: str) -> float:
-        return math.fsum(v for k, v in self.accounts.items() if account_category(k) == category)
+        return math.fsum(v for k, v in self.accounts.items() if _category(k) == category)
 
     def totals(self) -> dict[str, float]:
-        return {c: self.total(c) for c in ("harvested", "to_loads", "lost")}
+        """Per category, in one pass (every sample row reads them)."""
+        parts: dict[str, list[float]] = {"harvested": [], "to_loads": [], "lost": []}
+        for k, v in self.accounts.items():
+            part = parts.get(_category(k))
+            if part is not None:
+                part.append(v)
+        return {c: math.fsum(values) for c, values in parts.items()}
 
     def balance_error(self, stored_J: float) -> float:
         t = self.totals()

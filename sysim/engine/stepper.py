@@ -163,8 +163,9 @@ class Stepper:
             rel_ns = sample_offset_ns(sampler, t0)
             if rel_ns is None or rel_ns >= b_ns:
                 return
-            tau = max(rel_ns - a_ns, 0) / NS_PER_S
-            part = Coeffs(system, tau, phase.current)
+            # (sample offsets repeat within the phases of a duty cycle: their coefficients are kept)
+            part = self.lengths.coeffs(system, max(rel_ns - a_ns, 0), phase.current)
+            tau = part.h
             z_tau = [part.p[i] * z[i] + part.g[i] for i in range(len(z))]
             if stretch:
                 from .stretch import curved_state  # (stretch imports this module's helpers)
