@@ -202,10 +202,10 @@ class PhaseTable:
             self.h_ns, self.channels, self.member, self.cycle_s, end_s, self.endless))
 
     def prefix(self, count: int) -> "PhaseTable":
-        """The first ``count`` phases, once, without end (a stretch shorter than one cycle);
-        the same object for the same count (see with_channels)."""
-        return self._derive(("prefix", count), None, lambda: PhaseTable(
-            self.h_ns[:count], self.channels, self.member[:, :count], None, math.inf))
+        """The first ``count`` phases, once, without end (a stretch shorter than one cycle). A
+        new table each time: a long run keeps many tables alive through the caches, and what
+        they hold must not grow with simulated time (tests/test_soak.py)."""
+        return PhaseTable(self.h_ns[:count], self.channels, self.member[:, :count], None, math.inf)
 
     def first_phase(self) -> "PhaseTable":
         """The first phase as an endless one (a stretch shorter than that phase); the same
@@ -217,7 +217,7 @@ class PhaseTable:
         hit = self._derived.get(key)
         if hit is not None and hit[0] is keep:
             return hit[1]
-        if len(self._derived) >= 64:
+        if len(self._derived) >= 16:
             self._derived.clear()
         table = make()
         self._derived[key] = (keep, table)

@@ -18,7 +18,7 @@ from device_models.linear import ModalSystem
 from .book import PhaseBook
 from .crossing import SegmentView
 from .freeze import harmonic_scale, terminal_currents
-from .regime import LengthCache, Regime, _currents
+from .regime import LengthCache, Regime, _currents, _LengthCoeffs
 from .ledger import Ledger
 from .schedule import NS_PER_S, PhaseTable
 from .segment import Coeffs, Phase, step_state
@@ -36,6 +36,7 @@ class Stepper:
         self.ledger = ledger
         self.sampler = sampler
         self.lengths = LengthCache()
+        self._sample_lengths: dict = {}
         self.segments = 0   # every segment simulated, jumped or stepped
         self.stepped = 0    # segments stepped one by one (the rest were fast-forwarded)
         self.v_min = math.inf
@@ -163,8 +164,7 @@ class Stepper:
             rel_ns = sample_offset_ns(sampler, t0)
             if rel_ns is None or rel_ns >= b_ns:
                 return
-            # (sample offsets repeat within the phases of a duty cycle: their coefficients are kept)
-            part = self.lengths.coeffs(system, max(rel_ns - a_ns, 0), phase.current)
+            part = self._sample_coeffs(system, max(rel_ns - a_ns, 0), phase.current)
             tau = part.h
             z_tau = [part.p[i] * z[i] + part.g[i] for i in range(len(z))]
             if stretch:
@@ -174,6 +174,22 @@ class Stepper:
             elif tau > 0 and any(not d.is_linear for d in phase.draws):
                 z_tau = self._curved_state(z, phase, tau, z_tau)
             sampler.record(self, z_tau, phase, part, z)
+
+    def _sample_coeffs(self, system, tau_ns: int, current: float) -> Coeffs:
+        """:class:`Coeffs` of a sample's part of its phase. Its current-independent part is kept
+        per offset in a small table of its own: the offsets of minute samples in 16 s cycles
+        repeat, those of most runs do not, and a long run must not fill the engine's caches
+        with them (a ten-year soak stays within its memory bound)."""
+        h = tau_ns / NS_PER_S
+        if any(system.rate_per_amp):
+            return Coeffs(system, h, current)
+        key = (system.rates, tau_ns)
+        lc = self._sample_lengths.get(key)
+        if lc is None:
+            if len(self._sample_lengths) >= 256:
+                self._sample_lengths.clear()
+            lc = self._sample_lengths[key] = _LengthCoeffs(system.rates, h)
+        return Coeffs(system, h, current, lc)
 
     def _curved_state(self, z, phase: Phase, tau: float, z_chord) -> list[float]:
         return self.curved(z, phase, tau, z_chord)[0]
