@@ -196,20 +196,8 @@ class FastForward:
         return out
 
     def _jump(self, count: int) -> None:
-        st, walk, n = self.st, self.walk, self.n
-        z = st.z
-        sum_z, sum_z2, z_end = np.empty(n), np.empty(n), []
-        for i in range(n):
-            p, g, zi = self.P[i], self.G[i], z[i]
-            s, t, u, v, q = range_sums(p, count)
-            sum_z[i] = zi * s + g * t
-            sum_z2[i] = zi * zi * q + 2.0 * zi * g * u + g * g * v
-            a, s_end = powers(p, count)
-            z_end.append(a * zi + g * s_end)
-        a_j, b_j = self.A[:-1], self.B[:-1]
-        walk.book.add_cycles(count, a_j * sum_z + count * b_j,
-                             a_j * a_j * sum_z2 + 2.0 * a_j * b_j * sum_z + count * b_j * b_j)
-        z[:] = z_end
+        st, walk = self.st, self.walk
+        st.z[:] = book_cycles(walk.book, self.A, self.B, self.P, self.G, st.z, count)
         walk.elapsed_ns += count * self.cycle_ns
         st.segments += count * self.regime.count
 
@@ -330,6 +318,25 @@ class FastForward:
                 elif kind == "max" and value > st.v_max:
                     st.v_max, st.t_v_max = value, t
         return True
+
+
+def book_cycles(book, big_a: np.ndarray, big_b: np.ndarray, big_p, big_g, z, count: int) -> list[float]:
+    """Book ``count`` whole cycles from state ``z`` into ``book`` in closed form (phase-start
+    maps ``A``, ``B``; cycle map ``P``, ``G`` per mode, cyclemap.range_sums) and return the
+    state after them."""
+    n = len(z)
+    sum_z, sum_z2, z_end = np.empty(n), np.empty(n), []
+    for i in range(n):
+        p, g, zi = big_p[i], big_g[i], z[i]
+        s, t, u, v, q = range_sums(p, count)
+        sum_z[i] = zi * s + g * t
+        sum_z2[i] = zi * zi * q + 2.0 * zi * g * u + g * g * v
+        a, s_end = powers(p, count)
+        z_end.append(a * zi + g * s_end)
+    a_j, b_j = big_a[:-1], big_b[:-1]
+    book.add_cycles(count, a_j * sum_z + count * b_j,
+                    a_j * a_j * sum_z2 + 2.0 * a_j * b_j * sum_z + count * b_j * b_j)
+    return z_end
 
 
 def phase_start_maps(p: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

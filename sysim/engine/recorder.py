@@ -61,16 +61,21 @@ class Recorder:
         t = self._index * self.every_s
         self.next_time = t if t <= self.end_s * (1 + 1e-15) else math.inf
 
-    def record(self, stepper, z, phase: Phase, part: Coeffs, z_start) -> None:
+    def record(self, stepper, z, phase: Phase, part: Coeffs, z_start, totals=None) -> None:
         """Sample at ``self.next_time``: state ``z`` inside ``phase``, reached from ``z_start``
-        by the partial step ``part`` (whose energies count towards the cumulative columns)."""
+        by the partial step ``part`` (whose energies count towards the cumulative columns).
+        ``totals``: the cumulative energies by category when the caller has them (a sample on a
+        stretch's curve: sysim.engine.stretch.curved_state)."""
         if self.interrupt is not None and self.interrupt.pending:
             self.next_time = math.inf
             return
-        scratch = Ledger(0.0)
-        if part.h > 0:
-            flush_sums(stepper.system, part, 1, z_start, [v * v for v in z_start], phase.draws, phase.currents, scratch)
-        stepper.flush_pending()
+        scratch = None
+        if totals is None:
+            scratch = Ledger(0.0)
+            if part.h > 0:
+                flush_sums(stepper.system, part, 1, z_start, [v * v for v in z_start], phase.draws, phase.currents,
+                           scratch)
+            stepper.flush_pending()
         draws, currents, current = phase.draws, phase.currents, phase.current
         if any(not d.is_linear for d in draws):
             # Power and voltage-dependent draws were held at a stretch's frozen value; the trace
@@ -78,13 +83,14 @@ class Recorder:
             out = stepper.system.outputs[0]
             e_open = math.fsum(c * v for c, v in zip(out.c, z)) + out.f
             currents, current = terminal_currents(draws, e_open, stepper.system.series_resistance)
-        self.write_row(self.next_time, stepper, z, draws, currents, current, scratch)
+        self.write_row(self.next_time, stepper, z, draws, currents, current, scratch, totals)
         self._advance_time()
 
-    def write_row(self, t, stepper, z, draws, currents, current, scratch: Ledger | None = None) -> None:
+    def write_row(self, t, stepper, z, draws, currents, current, scratch: Ledger | None = None,
+                  totals=None) -> None:
         system = stepper.system
-        ledger = stepper.ledger
-        totals = ledger.totals()
+        if totals is None:
+            totals = stepper.ledger.totals()
         if scratch is not None:
             for key, value in scratch.totals().items():
                 totals[key] += value

@@ -21,7 +21,7 @@ from .freeze import harmonic_scale, terminal_currents
 from .regime import LengthCache, Regime, _currents, _LengthCoeffs
 from .ledger import Ledger
 from .schedule import NS_PER_S, PhaseTable
-from .segment import Coeffs, Phase, step_state
+from .segment import Coeffs, Phase, flush_sums, step_state
 from .walk import Crossing, Walk, Watch, sample_offset_ns
 
 
@@ -170,10 +170,26 @@ class Stepper:
             if stretch:
                 from .stretch import curved_state  # (stretch imports this module's helpers)
 
-                z_tau = curved_state(self, walk.regime, walk.z0, rel_ns, z_tau, walk.span_ns)
-            elif tau > 0 and any(not d.is_linear for d in phase.draws):
-                z_tau = self._curved_state(z, phase, tau, z_tau)
-            sampler.record(self, z_tau, phase, part, z)
+                z_tau, energies = curved_state(self, walk.regime, walk.z0, rel_ns, z_tau, walk.span_ns)
+                if energies is not None:
+                    # the row's cumulative columns along the same curve: the ledger at the stretch
+                    # start plus what the sample's own freeze books up to it
+                    energies = {c: walk.totals0[c] + e for c, e in energies.items()}
+                sampler.record(self, z_tau, phase, part, z, energies)
+                continue
+            totals = None
+            if tau > 0 and any(not d.is_linear for d in phase.draws):
+                # one frozen segment: the part up to the sample gets its own freeze, and its
+                # energies are booked with the currents that take the state there
+                z_tau, currents, current = self.curved(z, phase, tau, z_tau)
+                scratch = Ledger(0.0)
+                flush_sums(system, Coeffs(system, tau, current), 1, z, [v * v for v in z], phase.draws, currents,
+                           scratch)
+                self.flush_pending()
+                totals = self.ledger.totals()
+                for c, e in scratch.totals().items():
+                    totals[c] += e
+            sampler.record(self, z_tau, phase, part, z, totals)
 
     def _sample_coeffs(self, system, tau_ns: int, current: float) -> Coeffs:
         """:class:`Coeffs` of a sample's part of its phase. Its current-independent part is kept
@@ -190,9 +206,6 @@ class Stepper:
                 self._sample_lengths.clear()
             lc = self._sample_lengths[key] = _LengthCoeffs(system.rates, h)
         return Coeffs(system, h, current, lc)
-
-    def _curved_state(self, z, phase: Phase, tau: float, z_chord) -> list[float]:
-        return self.curved(z, phase, tau, z_chord)[0]
 
     def curved(self, z, phase: Phase, tau: float, z_chord=None) -> tuple[list[float], tuple, float]:
         """State, per-draw currents and total current ``tau`` s into a segment of frozen nonlinear

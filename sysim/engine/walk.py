@@ -89,6 +89,9 @@ class Walk:
         self.outputs = [0] + extra
         self.cs = tuple(system.outputs[o].c for o in self.outputs)
         self.book = PhaseBook(regime)
+        # the ledger at the stretch start, for samples taken on its curve (Stepper._samples)
+        self.totals0 = st.ledger.totals() if st.sampler is not None and regime.co is not None and \
+            any(not d.is_linear for d in regime.channels) else None
         self.data = None
         self.kernel = None
         if regime.co is None:
