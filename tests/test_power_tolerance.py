@@ -6,7 +6,7 @@ The load is a 1 s radio cycle behind a buck (η = 90 %, so each phase draws a co
 the store): 0.2 s at 10 mA and 0.8 s at 1 mA on a 1.8 V rail. A stretch of such cycles carries the
 current ``P/V`` frozen at its midpoint voltage, so the stored voltage runs along a chord between the
 stretch's ends; the exact curve bulges off it by up to ``ΔE²/(8·E)``, 0.34 mV for 3 % of 3 V. Samples
-inside a stretch are taken on the curve (stretch.curved_state), which leaves the stretch end's
+inside a stretch are taken on the curve (sysim.engine.curve), which leaves the stretch end's
 own (second-order) error.
 """
 import numpy as np

@@ -65,7 +65,7 @@ class Recorder:
         """Sample at ``self.next_time``: state ``z`` inside ``phase``, reached from ``z_start``
         by the partial step ``part`` (whose energies count towards the cumulative columns).
         ``totals``: the cumulative energies by category when the caller has them (a sample on a
-        stretch's curve: sysim.engine.stretch.curved_state)."""
+        stretch's curve: sysim.engine.curve.curved_state)."""
         if self.interrupt is not None and self.interrupt.pending:
             self.next_time = math.inf
             return

@@ -168,7 +168,7 @@ class Stepper:
             tau = part.h
             z_tau = [part.p[i] * z[i] + part.g[i] for i in range(len(z))]
             if stretch:
-                from .stretch import curved_state  # (stretch imports this module's helpers)
+                from .curve import curved_state  # (curve → stretch imports this module's helpers)
 
                 z_tau, energies = curved_state(self, walk.regime, walk.z0, rel_ns, z_tau, walk.span_ns)
                 if energies is not None:

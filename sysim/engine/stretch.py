@@ -9,7 +9,7 @@ What the frozen current is depends on the draw. A constant-power draw is frozen 
 value ``P/V(E_mid)``: on a capacitor the voltage is then linear in time and ``I·∫V dt = P·h``
 exactly, so the energy it books is its power times the time. Inside the stretch the exact voltage
 bulges off that straight line by up to ΔE²/(8·E) (0.34 mV for 3 % of 3 V): samples there are
-taken on the curve instead (:func:`curved_state`). A voltage-dependent draw (PV wired straight to
+taken on the curve instead (sysim.engine.curve). A voltage-dependent draw (PV wired straight to
 the store, an LED, a TENG) has no such invariant and is frozen for the trajectory instead: the
 constant current that takes a capacitor from E0 to E1 in the same time is the harmonic mean of
 I(E) over [E0, E1], and Simpson's rule on 1/I gives it to fourth order,
@@ -34,7 +34,6 @@ import math
 import numpy as np
 
 from .cyclemap import powers
-from .fastforward import phase_start_maps
 from .freeze import POWER_TOLERANCE_REL, harmonic_scale
 from .regime import Regime, _currents
 from .schedule import NS_PER_S, PhaseTable, to_ns
@@ -304,77 +303,6 @@ def _state_at(system, z, regime: Regime, cycles: int, rem_ns: int) -> list[float
     return step_state(system, zm, (rem_ns - start) / NS_PER_S, float(regime.current[m]))
 
 
-#: a sample inside a stretch is re-frozen (curved_state) unless the chord's sagitta there,
-#: ΔE²/(8·E), is below this (V): far below the stretch end's own error (tens of µV at 3 %), and
-#: a held store creeping by a millivolt needs nothing
-SAGITTA_NEGLIGIBLE_V = 1e-7
-
-
-def curved_state(stepper, regime: Regime, z0, rel_ns: int, z_chord, span_ns: int | None = None) -> tuple:
-    """State ``rel_ns`` ns into a stretch of ``regime`` that started in ``z0``, on the curved
-    trajectory. The stretch's frozen currents move the internal voltage along a chord between
-    the stretch's ends; a constant-power draw's exact voltage bulges off it by up to
-    ΔE²/(8·E) (0.34 mV for 3 % of 3 V, however short the phase that holds the point). The point
-    gets its own freeze over [E0, E(t)] from the stretch start, iterated twice as the stretch's
-    (:func:`_solve`), which leaves only the stretch end's own error (second order). ``span_ns``:
-    the stretch's length, which sets the sagitta (the chord's slope times the span). Returns the
-    state and the energies by category booked from the stretch start to the point along that
-    freeze (None where the chord is kept)."""
-    system = stepper.system
-    if rel_ns <= 0:
-        return z_chord, None
-    e0 = _open(system, z0)
-    e_chord = _open(system, z_chord)
-    span = max(span_ns or 0, rel_ns)
-    if ((e_chord - e0) * span / rel_ns) ** 2 <= 8.0 * max(abs(e0), 1e-3) * SAGITTA_NEGLIGIBLE_V:
-        return z_chord, None
-    cycle_ns = int(regime.h_ns.sum())
-    cycles, rem_ns = divmod(rel_ns, cycle_ns) if regime.cyclic else (0, rel_ns)
-    z_t = z_chord
-    for _ in range(2):
-        own = frozen(stepper, regime.table, e0, _open(system, z_t), base=regime)
-        z_t = _state_at(system, z0, own, cycles, rem_ns)
-    return z_t, _energies_to(stepper, own, z0, cycles, rem_ns)
-
-
-def _energies_to(stepper, regime: Regime, z0, cycles: int, rem_ns: int) -> dict[str, float]:
-    """Energy by ledger category that ``regime`` books from the state ``z0`` at its start to the
-    point ``cycles`` cycles and ``rem_ns`` ns later (the cycles in closed form, the phases
-    before the point from their start maps, the point's own phase up to it): a curved sample's
-    cumulative columns, which then agree with its stored energy as the chord's would not."""
-    from .book import PhaseBook  # (book → regime; kept out of this module's import chain)
-    from .fastforward import book_cycles
-    from .ledger import Ledger
-    from .segment import Coeffs, flush_sums
-
-    system = stepper.system
-    book = PhaseBook(regime)
-    a, b = regime.start_maps()
-    z = list(z0)
-    if cycles:
-        z = book_cycles(book, a, b, a[-1].tolist(), b[-1].tolist(), z, cycles)
-    offsets = regime.table.ends_ns
-    m = int(np.searchsorted(offsets, rem_ns, side="right"))
-    start = int(offsets[m - 1]) if m > 0 else 0
-    z_arr = np.array(z)
-    if m > 0:
-        starts = a[:m] * z_arr + b[:m]
-        s1 = np.zeros((regime.count, len(z)))
-        s2 = np.zeros((regime.count, len(z)))
-        s1[:m], s2[:m] = starts, starts * starts
-        counts = np.zeros(regime.count)
-        counts[:m] = 1.0
-        book.add_cycles(counts, s1, s2)
-    out = Ledger(0.0)
-    book.flush(out)
-    if rem_ns > start:
-        z_m = (a[m] * z_arr + b[m]).tolist()
-        phase = regime.phase(m)
-        part = Coeffs(system, (rem_ns - start) / NS_PER_S, phase.current)
-        flush_sums(system, part, 1, z_m, [v * v for v in z_m], phase.draws, phase.currents, out)
-    return out.totals()
-
-
 def _after_regime(system, z, regime: Regime, cycles: int) -> float:
     a, b = regime.start_maps()
     return _open(system, after_cycles(z, a[-1].tolist(), b[-1].tolist(), cycles))
@@ -435,17 +363,15 @@ def _largest_k(ok, k_max: int, moved=None, limit: float = math.inf) -> int:
                 lo, m_lo = k + 1, moved(k + 1)
             else:
                 hi, m_hi = k, moved(k)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if ok(mid):
-                lo = mid
-            else:
-                hi = mid
-        return lo
+        return _bisect(ok, lo, hi)
     lo, hi = 1, 2
     while hi <= k_max and ok(hi):
         lo, hi = hi, hi * 2
-    hi = min(hi, k_max + 1)
+    return _bisect(ok, lo, min(hi, k_max + 1))
+
+
+def _bisect(ok, lo: int, hi: int) -> int:
+    """Largest k in [lo, hi) with ok(k), given ok(lo) and not ok(hi)."""
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if ok(mid):

@@ -74,7 +74,7 @@ class Walk:
 
     def __init__(self, st: Stepper, regime: Regime, t_stop, watches):
         self.st, self.regime, self.watches = st, regime, watches
-        self.z0 = list(st.z)  # the stretch's start state (curved samples, stretch.curved_state)
+        self.z0 = list(st.z)  # the stretch's start state (curved samples, curve.curved_state)
         self.cyclic = regime.cyclic
         self.system = system = st.system
         self.t0 = st.t
