@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .book import PhaseBook
-from .fastforward import book_cycles
+from .fastforward import book_cycles, book_phases
 from .ledger import Ledger
 from .regime import Regime
 from .schedule import NS_PER_S
@@ -67,14 +67,7 @@ def _energies_to(stepper, regime: Regime, z0, cycles: int, rem_ns: int) -> dict[
     m = int(np.searchsorted(offsets, rem_ns, side="right"))
     start = int(offsets[m - 1]) if m > 0 else 0
     z_arr = np.array(z)
-    if m > 0:
-        starts = a[:m] * z_arr + b[:m]
-        s1 = np.zeros((regime.count, len(z)))
-        s2 = np.zeros((regime.count, len(z)))
-        s1[:m], s2[:m] = starts, starts * starts
-        counts = np.zeros(regime.count)
-        counts[:m] = 1.0
-        book.add_cycles(counts, s1, s2)
+    book_phases(book, a, b, z_arr, 0, m)
     out = Ledger(0.0)
     book.flush(out)
     if rem_ns > start:

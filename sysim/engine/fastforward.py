@@ -173,15 +173,7 @@ class FastForward:
         states from the maps), counting them as simulated segments."""
         if hi <= lo:
             return
-        count, n = self.regime.count, self.n
-        starts = self.A[lo:hi] * z0 + self.B[lo:hi]
-        s1 = np.zeros((count, n))
-        s2 = np.zeros((count, n))
-        s1[lo:hi] = starts
-        s2[lo:hi] = starts * starts
-        counts = np.zeros(count)
-        counts[lo:hi] = 1.0
-        self.walk.book.add_cycles(counts, s1, s2)
+        book_phases(self.walk.book, self.A, self.B, z0, lo, hi)
         self.st.segments += hi - lo
 
     def _detail(self, k: int):
@@ -337,6 +329,20 @@ def book_cycles(book, big_a: np.ndarray, big_b: np.ndarray, big_p, big_g, z, cou
     book.add_cycles(count, a_j * sum_z + count * b_j,
                     a_j * a_j * sum_z2 + 2.0 * a_j * b_j * sum_z + count * b_j * b_j)
     return z_end
+
+
+def book_phases(book, big_a: np.ndarray, big_b: np.ndarray, z0: np.ndarray, lo: int, hi: int) -> None:
+    """Book phases ``lo``..``hi - 1`` of one cycle that starts in state ``z0`` into ``book``, their
+    start states from the phase-start maps ``A``, ``B``."""
+    count, n = big_a.shape[0] - 1, big_a.shape[1]
+    starts = big_a[lo:hi] * z0 + big_b[lo:hi]
+    s1 = np.zeros((count, n))
+    s2 = np.zeros((count, n))
+    s1[lo:hi] = starts
+    s2[lo:hi] = starts * starts
+    counts = np.zeros(count)
+    counts[lo:hi] = 1.0
+    book.add_cycles(counts, s1, s2)
 
 
 def phase_start_maps(p: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

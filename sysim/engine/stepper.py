@@ -21,7 +21,7 @@ from .freeze import harmonic_scale, terminal_currents
 from .regime import LengthCache, Regime, _currents, _LengthCoeffs
 from .ledger import Ledger
 from .schedule import NS_PER_S, PhaseTable
-from .segment import Coeffs, Phase, flush_sums, step_state
+from .segment import Coeffs, Phase, step_state
 from .walk import Crossing, Walk, Watch, sample_offset_ns
 
 
@@ -177,19 +177,14 @@ class Stepper:
                     energies = {c: walk.totals0[c] + e for c, e in energies.items()}
                 sampler.record(self, z_tau, phase, part, z, energies)
                 continue
-            totals = None
             if tau > 0 and any(not d.is_linear for d in phase.draws):
-                # one frozen segment: the part up to the sample gets its own freeze, and its
-                # energies are booked with the currents that take the state there
+                # one frozen segment: the part up to the sample gets its own freeze, and the row
+                # books that part with the currents that take the state there
                 z_tau, currents, current = self.curved(z, phase, tau, z_tau)
-                scratch = Ledger(0.0)
-                flush_sums(system, Coeffs(system, tau, current), 1, z, [v * v for v in z], phase.draws, currents,
-                           scratch)
-                self.flush_pending()
-                totals = self.ledger.totals()
-                for c, e in scratch.totals().items():
-                    totals[c] += e
-            sampler.record(self, z_tau, phase, part, z, totals)
+                sampler.record(self, z_tau, Phase(phase.h, phase.h_ns, phase.draws, currents, current, None),
+                               Coeffs(system, tau, current), z)
+                continue
+            sampler.record(self, z_tau, phase, part, z)
 
     def _sample_coeffs(self, system, tau_ns: int, current: float) -> Coeffs:
         """:class:`Coeffs` of a sample's part of its phase. Its current-independent part is kept
