@@ -350,3 +350,41 @@ def test_without_greenlet_the_cpython_runner_falls_back_to_a_thread(tmp_path, mo
     slow = run_firmware(tmp_path, script, simulation={"duration": "10 s"})
     assert comparable(slow.timeline) == comparable(fast.timeline)
     assert [t for t, k, _ in fast.timeline if k == "boot"] == pytest.approx([0.0, 3.561, 7.122], abs=1e-12)
+
+
+def test_polling_for_the_next_line_changes_nothing_but_the_wall_time(monkeypatch):
+    """Both ends of the MicroPython channel poll for the next line before they block
+    (channels.SPIN_WAIT_US). The simulated run must not depend on it: the same timeline and trace
+    with polling, with blocking waits only, and with a poll too short to catch a line (every wait
+    then falls through to the blocking one after polling)."""
+    scenario = sysim.load(EXAMPLES / "store_and_forward.toml")
+    runs = {}
+    for spin_us in ("0", "1", "500"):
+        monkeypatch.setenv("SYSIM_SPIN_WAIT_US", spin_us)
+        runs[spin_us] = run(scenario, runner="micropython", duration=3 * 3600.0, record_every=60.0)
+    reference = runs["0"]
+    assert len(reference.timeline) > 300
+    assert {"boot", "wake", "print"} <= {k for _, k, _ in reference.timeline}
+    for spin_us in ("1", "500"):
+        assert runs[spin_us].timeline == reference.timeline
+        assert runs[spin_us].summary["final_voltage_V"] == reference.summary["final_voltage_V"]
+        assert runs[spin_us].result.rows.tobytes() == reference.result.rows.tobytes()
+        assert runs[spin_us].summary["firmware_error"] is None
+
+
+def test_the_spin_wait_setting_is_checked_and_off_on_one_cpu(tmp_path, monkeypatch):
+    from firmware_bridge import channels
+    from firmware_bridge.api import FirmwareStartError
+
+    monkeypatch.delenv("SYSIM_SPIN_WAIT_US", raising=False)
+    monkeypatch.setattr(channels.os, "sched_getaffinity", lambda pid: {0})
+    assert channels.spin_wait_us() == 0  # polling would keep the other end off its only core
+    monkeypatch.setattr(channels.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert channels.spin_wait_us() == channels.SPIN_WAIT_US == 500
+    monkeypatch.setenv("SYSIM_SPIN_WAIT_US", " 120 ")
+    assert channels.spin_wait_us() == 120
+    for bad in ("fast", "-5", "2e3", "5000000"):
+        monkeypatch.setenv("SYSIM_SPIN_WAIT_US", bad)
+        with pytest.raises(FirmwareStartError, match=rf"scenario.toml: firmware: SYSIM_SPIN_WAIT_US='{bad}': expected a whole "
+                                                     r"number of microseconds from 0 \(always block\) to 1000000"):
+            run_firmware(tmp_path, "import machine\n", runner="micropython")

@@ -1,11 +1,15 @@
 # sysim firmware agent: entry point under the MicroPython unix port.
-#   micropython unix_main.py AGENT_DIR SCRIPT FD_IN FD_OUT
+#   micropython unix_main.py AGENT_DIR SCRIPT FD_IN FD_OUT [SPIN_US]
+#   (SPIN_US: how long to poll for the host's next line before blocking, channels.SPIN_WAIT_US)
 # The protocol runs over FD_IN/FD_OUT (pipes from the host); the firmware's own stdout is not used.
+import select
 import sys
+import time
 
 
 def main():
     agent_dir, script, fd_in, fd_out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    spin_us = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     ns = {"__name__": "sysim_agent"}
     for name in ("kernel.py", "machine_api.py"):
         with open(agent_dir + "/" + name) as f:
@@ -22,7 +26,19 @@ def main():
 
     inp = open(fd_in, "rb")
     out = open(fd_out, "wb")
-    link = ns["Link"](inp.readline, lambda text: out.write(text.encode()))
+    readline = inp.readline
+    if spin_us:
+        # time and select are the interpreter's own: install() has not replaced them here
+        poller = select.poll()
+        poller.register(inp, select.POLLIN)
+
+        def readline():
+            t0 = time.ticks_us()
+            while not poller.poll(0) and time.ticks_diff(time.ticks_us(), t0) < spin_us:
+                pass
+            return inp.readline()
+
+    link = ns["Link"](readline, lambda text: out.write(text.encode()))
 
     def run_script():
         before = list(sys.modules)
