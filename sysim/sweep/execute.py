@@ -189,15 +189,18 @@ def _connect(scheduler: str | None, workers: int):
 def local_cluster(workers: int):
     """``(client, cluster)``: a LocalCluster of ``workers`` single-threaded worker processes set up
     for sweeps: no dashboard port to collide with, no statistical profiler (it samples every
-    worker's stack every 10 ms for a dashboard nobody looks at), and workers that ignore Ctrl-C."""
+    worker's stack every 10 ms for a dashboard nobody looks at), and workers that ignore Ctrl-C;
+    the log noise of its shutdown after Ctrl-C is kept off the terminal (sysim.sweep.quiet)."""
     import dask
     from dask.distributed import Client, LocalCluster
 
     from .plugins import IgnoreInterrupts
+    from .quiet import quiet_local_cluster
 
     with dask.config.set({"distributed.worker.profile.enabled": False}):  # nannies keep it for restarts
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
     client = Client(cluster)
     client.register_plugin(IgnoreInterrupts(), name="sysim-ignore-sigint")
+    quiet_local_cluster(client)
     return client, cluster
