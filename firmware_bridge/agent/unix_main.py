@@ -34,8 +34,9 @@ def main():
 
         def readline():
             t0 = time.ticks_us()
-            while not poller.poll(0) and time.ticks_diff(time.ticks_us(), t0) < spin_us:
-                pass
+            while not poller.poll(0):
+                if time.ticks_diff(time.ticks_us(), t0) >= spin_us:
+                    break  # nothing yet: block in readline
             return inp.readline()
 
     link = ns["Link"](readline, lambda text: out.write(text.encode()))
