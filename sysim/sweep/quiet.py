@@ -10,7 +10,9 @@ terminal after the report, each with a traceback that says nothing the report do
   tracking it for ``as_completed`` ends in ``CommClosedError``, which tornado logs as "Exception in
   callback" on ``tornado.application``.
 
-Only those records are dropped, and only on sysim's own local cluster; every other message shows.
+Only those records are dropped, and only once sysim has started a local cluster of its own (the
+filter in this process then stays for the process's life, like the cluster's own log settings);
+every other message shows.
 """
 from __future__ import annotations
 
