@@ -12,7 +12,9 @@ leakage; benchmarks/scenarios.py) at 10 mW into the terminal, from 2.8 V (branch
   or ramped linearly with that mean and the slope between the stretch's end currents (first-order
   hold with the same mean), each solved by the same fixed-point iteration on ``E1``;
 * with stretches sized either by the engine's rule (the internal voltage moves by at most a share
-  ``δ``: ``power_tolerance``) or by step doubling on a local error tolerance.
+  ``δ``: ``power_tolerance``), by that rule with the first stretches after the harvest starts cut
+  into parts (while the fast branch builds up its lag behind the current), or by step doubling on
+  a local error tolerance.
 
 Errors are the largest difference from the reference at eight points inside every stretch (each
 taken like a sample: held from the stretch start) and at the ramp's end.
@@ -70,14 +72,16 @@ def held_step(x, h_s: float, hold: str):
     return x1
 
 
-def run(hold: str, delta: float | None = None, tol_v: float | None = None):
-    """Stretch count, largest sample error and end error (V)."""
+def run(hold: str, delta: float | None = None, tol_v: float | None = None, first_parts: int = 1):
+    """Stretch count, largest sample error and end error (V). ``first_parts``: the first
+    stretch of the ``delta`` rule is taken as that many stretches of ``delta / first_parts``."""
     ref, t_end = reference_cache
     t, x, count, errors, h = 0.0, X0.copy(), 0, [], 5.0
     while t < t_end - 1e-9:
         rate = charge_current_a(x[0]) / (C1_F + C2_F)  # dE/dt, roughly
         if delta is not None:
-            h = min(delta * x[0] / rate, t_end - t)
+            share = delta / first_parts if count < first_parts else delta
+            h = min(share * x[0] / rate, t_end - t)
             x1 = held_step(x, h, hold)
         else:
             while True:
@@ -105,6 +109,11 @@ def main() -> None:
         for hold in ("zoh", "foh"):
             n, e_in, e_end = run(hold, delta=delta)
             print(f"{'move <= %g %%' % (delta * 100):24s} {hold:5s} {n:9d} {e_in * 1e3:12.4f} mV "
+                  f"{e_end * 1e3:6.4f} mV")
+    for delta, parts in ((0.06, 2), (0.12, 4), (0.25, 8)):
+        for hold in ("zoh", "foh"):
+            n, e_in, e_end = run(hold, delta=delta, first_parts=parts)
+            print(f"{'move <= %g %%, first /%d' % (delta * 100, parts):24s} {hold:5s} {n:9d} {e_in * 1e3:12.4f} mV "
                   f"{e_end * 1e3:6.4f} mV")
     for tol_v in (1e-4, 3e-5, 1e-5):
         for hold in ("zoh", "foh"):
