@@ -30,7 +30,7 @@ from .regime import _currents
 from .schedule import PhaseMerger, PhaseTable, build_phases
 from .stepper import Stepper
 from .walk import Crossing, Watch
-from . import stretch
+from . import cycleplan, leanjump, stretch
 
 MAX_EVENT_LOG = 100_000
 _CHATTER_LIMIT = 50
@@ -240,12 +240,25 @@ class Simulation:
                 peak = float(np.max(np.abs(st.regime_for(table).current), initial=0.0))
                 stop = min(stop, st.t + max(self.model.linear_horizon(st.z, peak), 1e-9))
             watches = self._watches()
+            fast_forward = self._fast_forward()
+            cycles = None
             if any(not d.is_linear for d in table.channels):
-                regime, stop = stretch.plan(st, table, stop, watches)
+                # a charging ramp's stretch is planned on the table's per-mix forms and, when
+                # nothing can happen in it, jumped without a regime (engine/cycleplan, leanjump)
+                cycles = cycleplan.plan_cycles(st, table, stop, watches)
+                if cycles is not None:
+                    regime, stop = None, cycles.t_stop
+                else:
+                    regime, stop = stretch.plan(st, table, stop, watches)
             else:
                 regime = st.regime_for(table)
             t_start = st.t
-            crossing = st.advance(regime, stop, watches, fast_forward=self._fast_forward())
+            if cycles is not None and fast_forward and leanjump.jump(st, cycles, watches):
+                crossing = None
+            else:
+                if regime is None:
+                    regime = cycles.regime(st)
+                crossing = st.advance(regime, stop, watches, fast_forward=fast_forward)
             for c in self._regime_watchers:
                 c.on_regime_end(self, t_start, st.t)
             yield env.timeout(max(st.t - env.now, 0.0))

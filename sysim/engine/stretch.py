@@ -35,6 +35,7 @@ import numpy as np
 
 from .cyclemap import powers
 from .freeze import POWER_TOLERANCE_REL, harmonic_scale
+from .levels import watched_levels
 from .regime import Regime, _currents
 from .schedule import NS_PER_S, PhaseTable, to_ns
 from .segment import step_state
@@ -207,53 +208,6 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
                 return corrected, stepper.t + span
         return _one_segment(stepper, table.first_phase(), min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0, levels)
     return _one_segment(stepper, table, stop, e0, levels)
-
-
-def watched_levels(stepper, table: PhaseTable, watches, e0: float, currents=None) -> tuple:
-    """Watched levels as internal (open-circuit terminal) voltages with a margin for the ESR drop:
-    outputs proportional to the terminal voltage (a single cell, identical cells) convert exactly;
-    others are left out. ``currents``: the table's (channels × phases) currents at ``e0`` if known."""
-    system = stepper.system
-    ratios = _output_ratios(system)
-    if ratios is None:
-        return ()
-    if currents is None:
-        currents = _currents(table.channels, table.member, e0, system.series_resistance)
-    term = system.outputs[0]
-    drop = abs(term.d) * max(float(currents.max(initial=0.0)), -float(currents.min(initial=0.0))) \
-        * max(1, len(table.channels))
-    out = []
-    for w in watches:
-        ratio, offset = ratios[w.output]
-        if ratio is not None:
-            out.append(((w.level - offset) / ratio + term.f, drop if w.with_current else 0.0))
-    return tuple(out)
-
-
-#: per system: each output's (ratio to the terminal's internal part, offset), or None if the
-#: output is not proportional to it
-_RATIOS: dict[int, tuple] = {}
-
-
-def _output_ratios(system) -> list | None:
-    hit = _RATIOS.get(id(system))
-    if hit is not None and hit[0] is system:
-        return hit[1]
-    term = system.outputs[0]
-    ref = next((k for k, c in enumerate(term.c) if c != 0.0), None)
-    ratios = None
-    if ref is not None:
-        ratios = []
-        for o in system.outputs:
-            ratio = o.c[ref] / term.c[ref]
-            if ratio <= 0.0 or any(abs(a - ratio * b) > 1e-12 * abs(a) for a, b in zip(o.c, term.c)):
-                ratios.append((None, None))
-            else:
-                ratios.append((ratio, o.f))
-    if len(_RATIOS) >= 256:
-        _RATIOS.clear()
-    _RATIOS[id(system)] = (system, ratios)
-    return ratios
 
 
 def _one_segment(stepper, single: PhaseTable, stop, e0, levels=()):

@@ -60,6 +60,33 @@ def _limit(free: float, level_drop: float, k_drop, count: int, pick) -> np.ndarr
     return pick(free, level_drop - k_drop)
 
 
+def phase_limits(system, outputs: list[int], watches, current: np.ndarray) -> tuple[list, list]:
+    """Per watched output (in ``outputs``' order), the per-phase limits that the bound
+    Σ min/max(c·z) of a phase must stay within, given the phases' total currents (A)."""
+    lo_lims, hi_lims = [], []
+    for o in outputs:
+        out = system.outputs[o]
+        # the highest falling and lowest rising level, apart for watches with the ESR drop
+        lo_free = lo_drop = -math.inf
+        hi_free = hi_drop = math.inf
+        for w in watches:
+            if w.output != o:
+                continue
+            if w.direction == "falling":
+                if w.with_current:
+                    lo_drop = max(lo_drop, w.level)
+                else:
+                    lo_free = max(lo_free, w.level)
+            elif w.with_current:
+                hi_drop = min(hi_drop, w.level)
+            else:
+                hi_free = min(hi_free, w.level)
+        k_drop = out.f + out.d * current if lo_drop > -math.inf or hi_drop < math.inf else None
+        lo_lims.append(_limit(lo_free - out.f, lo_drop, k_drop, len(current), np.maximum))
+        hi_lims.append(_limit(hi_free - out.f, hi_drop, k_drop, len(current), np.minimum))
+    return lo_lims, hi_lims
+
+
 def sample_offset_ns(sampler, t0: float) -> int | None:
     """The next sample time as integer ns after ``t0``, or None when there is none."""
     if sampler is None or not math.isfinite(sampler.next_time):
@@ -98,28 +125,7 @@ class Walk:
             return
         term = system.outputs[0]
         self.k_term = term.d * regime.current + term.f
-        # per watched output: the limits its bound Σ min/max(c·z) must stay within, per phase
-        self.lo_lim, self.hi_lim = [], []
-        for o in self.outputs:
-            out = system.outputs[o]
-            # the highest falling and lowest rising level, apart for watches with the ESR drop
-            lo_free = lo_drop = -math.inf
-            hi_free = hi_drop = math.inf
-            for w in watches:
-                if w.output != o:
-                    continue
-                if w.direction == "falling":
-                    if w.with_current:
-                        lo_drop = max(lo_drop, w.level)
-                    else:
-                        lo_free = max(lo_free, w.level)
-                elif w.with_current:
-                    hi_drop = min(hi_drop, w.level)
-                else:
-                    hi_free = min(hi_free, w.level)
-            k_drop = out.f + out.d * regime.current if lo_drop > -math.inf or hi_drop < math.inf else None
-            self.lo_lim.append(_limit(lo_free - out.f, lo_drop, k_drop, regime.count, np.maximum))
-            self.hi_lim.append(_limit(hi_free - out.f, hi_drop, k_drop, regime.count, np.minimum))
+        self.lo_lim, self.hi_lim = phase_limits(system, self.outputs, watches, regime.current)
         self.kernel = kernel(system.n, len(extra))
 
     def _kernel_data(self) -> list[tuple]:
