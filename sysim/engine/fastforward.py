@@ -316,6 +316,15 @@ def book_cycles(book, big_a: np.ndarray, big_b: np.ndarray, big_p, big_g, z, cou
     """Book ``count`` whole cycles from state ``z`` into ``book`` in closed form (phase-start
     maps ``A``, ``B``; cycle map ``P``, ``G`` per mode, cyclemap.range_sums) and return the
     state after them."""
+    s1, s2, z_end = cycle_phase_sums(big_a, big_b, big_p, big_g, z, count)
+    book.add_cycles(count, s1, s2)
+    return z_end
+
+
+def cycle_phase_sums(big_a: np.ndarray, big_b: np.ndarray, big_p, big_g, z, count: int):
+    """Over ``count`` cycles from state ``z``: the sums of every phase's start state and of its
+    square, ``(phases × modes)`` each (phase-start maps ``A``, ``B``; cycle map ``P``, ``G``
+    per mode, by cyclemap.range_sums), and the state after them."""
     n = len(z)
     sum_z, sum_z2, z_end = np.empty(n), np.empty(n), []
     for i in range(n):
@@ -326,9 +335,8 @@ def book_cycles(book, big_a: np.ndarray, big_b: np.ndarray, big_p, big_g, z, cou
         a, s_end = powers(p, count)
         z_end.append(a * zi + g * s_end)
     a_j, b_j = big_a[:-1], big_b[:-1]
-    book.add_cycles(count, a_j * sum_z + count * b_j,
-                    a_j * a_j * sum_z2 + 2.0 * a_j * b_j * sum_z + count * b_j * b_j)
-    return z_end
+    return (a_j * sum_z + count * b_j, a_j * a_j * sum_z2 + 2.0 * a_j * b_j * sum_z + count * b_j * b_j,
+            z_end)
 
 
 def book_phases(book, big_a: np.ndarray, big_b: np.ndarray, z0: np.ndarray, lo: int, hi: int) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cyclemap import powers, range_sums
+from .cyclemap import powers
 from .cycleplan import CyclePlan
-from .fastforward import phase_start_maps
+from .fastforward import cycle_phase_sums, phase_start_maps
 from .schedule import to_ns
 from .walk import phase_limits, sample_offset_ns
 
@@ -64,21 +64,7 @@ def _book(ledger, lean, joule: tuple, rows: int, big_a, big_b, z0, k: int, curre
     every phase counted ``k`` times. ``lean``: the table's mixforms.Pattern; ``joule``:
     MixForms.joule(); ``current``, ``v``, ``w``: per phase, the total current (A), the terminal
     voltage (V) and the modal forcing."""
-    n = len(z0)
-    if k == 1:
-        sum_z, sum_z2 = np.array(z0), np.array(z0) ** 2
-        z_end = (big_a[-1] * sum_z + big_b[-1]).tolist()
-    else:
-        sum_z, sum_z2, z_end = np.empty(n), np.empty(n), []
-        for i, (p, g, zi) in enumerate(zip(big_a[-1].tolist(), big_b[-1].tolist(), z0)):
-            s, t, u, vv, q = range_sums(p, k)
-            sum_z[i] = zi * s + g * t
-            sum_z2[i] = zi * zi * q + 2.0 * zi * g * u + g * g * vv
-            a, s_end = powers(p, k)
-            z_end.append(a * zi + g * s_end)
-    a_j, b_j = big_a[:-1], big_b[:-1]
-    s1 = a_j * sum_z + k * b_j
-    s2 = a_j * a_j * sum_z2 + 2.0 * a_j * b_j * sum_z + k * b_j * b_j
+    s1, s2, z_end = cycle_phase_sums(big_a, big_b, big_a[-1].tolist(), big_b[-1].tolist(), z0, k)
     r = slice(0, rows)
     internal = (lean.phi2_q[r] * s2).sum() + (lean.chi2_q[r] * w * s1).sum() + k * (lean.omega_q[r] * w * w).sum() \
         + (lean.phi_l[r] * s1).sum() + k * (lean.psi_l[r] * w).sum() + k * lean.const_h[r].sum()

@@ -75,26 +75,23 @@ class MixForms:
         disc = e_eff * e_eff - 4.0 * self.r_series * power
         return max(0.5 * (math.sqrt(max(disc, 0.0)) + e_eff), 1e-6)
 
-    def mix_state(self, e_open: float) -> tuple[np.ndarray, np.ndarray]:
-        """Per mix at internal voltage ``e_open``: the terminal voltage (V; 1 where no power is
-        drawn, as it is then not used) and the total current (A, + = discharge)."""
-        volts, amps = [], []
-        for i_const, power, _ in self.mixes:
-            if power:
-                v = self.terminal_voltage(e_open, i_const, power)
-                volts.append(v)
-                amps.append(i_const + power / v)
-            else:
-                volts.append(1.0)
-                amps.append(i_const)
-        return np.array(volts), np.array(amps)
+    def mix_voltages(self, e_open: float) -> list[float]:
+        """Terminal voltage (V) of each mix at internal voltage ``e_open``; 1 where no power is
+        drawn (it is then not used)."""
+        return [self.terminal_voltage(e_open, i_const, power) if power else 1.0
+                for i_const, power, _ in self.mixes]
 
-    def mix_currents(self, e_open: float) -> list[float]:
-        """Total current (A, + = discharge) of each mix at internal voltage ``e_open``."""
-        out = []
-        for i_const, power, _ in self.mixes:
-            out.append(i_const + power / self.terminal_voltage(e_open, i_const, power) if power else i_const)
-        return out
+    def mix_currents(self, e_open: float, volts: list[float] | None = None) -> list[float]:
+        """Total current (A, + = discharge) of each mix at internal voltage ``e_open``
+        (``volts``: :meth:`mix_voltages` there, if known)."""
+        if volts is None:
+            volts = self.mix_voltages(e_open)
+        return [i_const + power / v if power else i_const for (i_const, power, _), v in zip(self.mixes, volts)]
+
+    def mix_state(self, e_open: float) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`mix_voltages` and :meth:`mix_currents` as arrays."""
+        volts = self.mix_voltages(e_open)
+        return np.array(volts), np.array(self.mix_currents(e_open, volts))
 
     def cycle_forcing(self, e_open: float) -> list[float]:
         """``G`` per mode of one cycle with the draws' currents solved at ``e_open`` (V)."""
