@@ -325,6 +325,9 @@ def cycle_phase_sums(big_a: np.ndarray, big_b: np.ndarray, big_p, big_g, z, coun
     """Over ``count`` cycles from state ``z``: the sums of every phase's start state and of its
     square, ``(phases × modes)`` each (phase-start maps ``A``, ``B``; cycle map ``P``, ``G``
     per mode, by cyclemap.range_sums), and the state after them."""
+    if count == 1:  # (a charging ramp's stretches are often one cycle)
+        starts = big_a * np.asarray(z) + big_b
+        return starts[:-1], starts[:-1] * starts[:-1], starts[-1].tolist()
     n = len(z)
     sum_z, sum_z2, z_end = np.empty(n), np.empty(n), []
     for i in range(n):
