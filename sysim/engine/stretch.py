@@ -25,7 +25,9 @@ predictor did (within ``CONSISTENCY_REL`` of the predicted change; otherwise a s
 vanishes inside the band would be frozen on the wrong side of its equilibrium). The midpoint rule's
 error then scales with the square of those tolerances. Stretches are whole duty cycles when a
 cycle moves little (searched on the exact per-cycle map), else the longest run of whole phases,
-else one segment shortened by bisection.
+else one segment shortened by bisection. The common case, whole cycles or a run of phases of a
+table of constant-current and constant-power draws, is planned first without building regimes
+(sysim.engine.cycleplan, with the same rules); this module plans what that leaves.
 """
 from __future__ import annotations
 
