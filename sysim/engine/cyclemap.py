@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 def powers(p: float, m: int) -> tuple[float, float]:
     """``(P^m, Σ_{l<m} P^l)`` with ``P = p`` (computed stably)."""
@@ -26,6 +28,28 @@ def powers(p: float, m: int) -> tuple[float, float]:
         return 0.0, 1.0
     x = math.log(p)
     return math.exp(m * x), math.expm1(m * x) / math.expm1(x)
+
+
+def after_cycles(z, big_p, big_g, k: int) -> list[float]:
+    """State after ``k`` cycles of the per-mode map ``z ← P·z + G`` from ``z``."""
+    out = []
+    for zi, p, g in zip(z, big_p, big_g):
+        a, s = powers(p, k)
+        out.append(a * zi + g * s)
+    return out
+
+
+def cycle_weights(p, phi):
+    """``(W, P)`` for a cycle of phases with per-mode decays ``p`` and forcing gains ``phi``
+    (phases × modes, numpy): ``W_j = φ_j·Π_{l>j} p_l`` carries phase j's forcing to the cycle's
+    end, so ``G = Σ_j W_j·w_j``, and ``P = Π_j p_j``. Products of factors in [0, 1] only."""
+    import numpy as np
+
+    after = np.cumprod(p[::-1], axis=0)[::-1]          # Π_{l≥j} p_l
+    weights = np.empty_like(phi)
+    weights[:-1] = after[1:] * phi[:-1]
+    weights[-1] = phi[-1]
+    return weights, after[0]
 
 
 #: range sums already made, per (P, N): consecutive stretches of one duty cycle jump the same

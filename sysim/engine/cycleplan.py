@@ -67,9 +67,10 @@ def plan_cycles(stepper, table: PhaseTable, stop: float, watches=()) -> CyclePla
         return None
     system, z = stepper.system, stepper.z
     e0 = _open(system, z)
-    levels = watched_levels(stepper, table, watches, e0, largest_current=forms.largest_current(e0))
+    volts = forms.mix_voltages(e0)
+    levels = watched_levels(stepper, table, watches, e0, largest_current=forms.largest_current(volts))
     accept = _Acceptance(table, e0, system.series_resistance, levels, stepper.power_tolerance)
-    g0 = forms.cycle_forcing(e0)
+    g0 = forms.cycle_forcing(e0, volts)
     ends: dict[int, float] = {}
 
     def end_after(kk: int) -> float:

@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .crossing import SegmentView
-from .cyclemap import powers, range_sums
+from .cyclemap import after_cycles, powers, range_sums
 from .schedule import NS_PER_S
 from .walk import sample_offset_ns
 
@@ -181,11 +181,7 @@ class FastForward:
 
     # --- state and ledger in closed form ---------------------------------------------------------
     def _state_after(self, z, m: int) -> list[float]:
-        out = []
-        for zi, p, g in zip(z, self.P, self.G):
-            a, s = powers(p, m)
-            out.append(a * zi + g * s)
-        return out
+        return after_cycles(z, self.P, self.G, m)
 
     def _jump(self, count: int) -> None:
         st, walk = self.st, self.walk
@@ -207,14 +203,7 @@ class FastForward:
         phase = self.regime.phase
         bounds = []
         for slot, c in enumerate(self.c):
-            t0 = starts0 * c
-            if single:  # one cycle: the corners are the phase's own start and end
-                lo = np.minimum(t0[:-1], t0[1:]).sum(axis=1)
-                hi = np.maximum(t0[:-1], t0[1:]).sum(axis=1)
-            else:
-                t1 = starts1 * c
-                lo = np.minimum(np.minimum(t0[:-1], t0[1:]), np.minimum(t1[:-1], t1[1:])).sum(axis=1)
-                hi = np.maximum(np.maximum(t0[:-1], t0[1:]), np.maximum(t1[:-1], t1[1:])).sum(axis=1)
+            lo, hi = corner_bounds(starts0, None if single else starts1, c)
             if upto is not None:
                 lo, hi = lo[:upto], hi[:upto]
             bounds.append((lo, hi))
@@ -310,6 +299,22 @@ class FastForward:
                 elif kind == "max" and value > st.v_max:
                     st.v_max, st.t_v_max = value, t
         return True
+
+
+def corner_bounds(starts0: np.ndarray, starts1: np.ndarray | None, c) -> tuple[np.ndarray, np.ndarray]:
+    """Per phase, bounds of ``c·z`` over the phase in every cycle of a range: the sums over modes
+    of the per-mode extremes of its start and end corners in the first cycle (``starts0``, phase
+    starts and the cycle end, ``(phases + 1) × modes``) and in the last (``starts1``; None for a
+    single cycle). Each mode is monotone inside a phase and, at a phase boundary, in the cycle
+    index, so the bounds are rigorous."""
+    t0 = starts0 * c
+    lo = np.minimum(t0[:-1], t0[1:])
+    hi = np.maximum(t0[:-1], t0[1:])
+    if starts1 is not None:
+        t1 = starts1 * c
+        lo = np.minimum(lo, np.minimum(t1[:-1], t1[1:]))
+        hi = np.maximum(hi, np.maximum(t1[:-1], t1[1:]))
+    return lo.sum(axis=1), hi.sum(axis=1)
 
 
 def book_cycles(book, big_a: np.ndarray, big_b: np.ndarray, big_p, big_g, z, count: int) -> list[float]:

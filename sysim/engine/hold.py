@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cyclemap import cycle_weights
 from .regime import _currents
 from .schedule import PhaseTable
 
@@ -79,10 +80,7 @@ def _cycle_maps(stepper, table: PhaseTable, current_a: np.ndarray, current_b: np
     asks this for every new light level). ``G = Σ_j (Π_{l>j} p_l)·φ_j·(b·I_j + e)``."""
     system = stepper.system
     p, phi = stepper.lengths.stacked(system, table.h_ns)[:2]
-    after = np.cumprod(p[::-1], axis=0)[::-1]          # Π_{l≥j} p_l
-    weights = np.empty_like(phi)
-    weights[:-1] = after[1:] * phi[:-1]
-    weights[-1] = phi[-1]
+    weights, cycle_p = cycle_weights(p, phi)
     gains, drifts = stepper.lengths.forcing(system)
     constant = weights.sum(axis=0) * drifts
-    return after[0], (current_a @ weights) * gains + constant, (current_b @ weights) * gains + constant
+    return cycle_p, (current_a @ weights) * gains + constant, (current_b @ weights) * gains + constant

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cyclemap import powers
+from .cyclemap import after_cycles
 from .cycleplan import CyclePlan
-from .fastforward import cycle_phase_sums, phase_start_maps
+from .fastforward import corner_bounds, cycle_phase_sums, phase_start_maps
 from .schedule import to_ns
 from .walk import phase_limits, sample_offset_ns
 
@@ -88,24 +88,13 @@ def _clear(st, system, watches, current, big_a, big_b, z0, k: int) -> bool:
     per-mode corners of its start and end in the first and the last cycle (each mode's value at
     a phase boundary is monotone in the cycle index, and monotone inside the phase)."""
     starts0 = big_a * np.array(z0) + big_b
+    starts1 = None
     if k > 1:
-        z_last = []
-        for zi, pi, gi in zip(z0, big_a[-1].tolist(), big_b[-1].tolist()):
-            a, s = powers(pi, k - 1)
-            z_last.append(a * zi + gi * s)
-        starts1 = big_a * np.array(z_last) + big_b
+        starts1 = big_a * np.array(after_cycles(z0, big_a[-1].tolist(), big_b[-1].tolist(), k - 1)) + big_b
     outputs = [0] + sorted({w.output for w in watches} - {0})
     lo_lims, hi_lims = phase_limits(system, outputs, watches, current)
     for slot, o in enumerate(outputs):
-        c = np.array(system.outputs[o].c)
-        t0 = starts0 * c
-        lo = np.minimum(t0[:-1], t0[1:])
-        hi = np.maximum(t0[:-1], t0[1:])
-        if k > 1:
-            t1 = starts1 * c
-            lo = np.minimum(lo, np.minimum(t1[:-1], t1[1:]))
-            hi = np.maximum(hi, np.maximum(t1[:-1], t1[1:]))
-        lo, hi = lo.sum(axis=1), hi.sum(axis=1)
+        lo, hi = corner_bounds(starts0, starts1, np.array(system.outputs[o].c))
         if (lo < lo_lims[slot]).any() or (hi > hi_lims[slot]).any():
             return False
         if slot == 0:

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .cyclemap import powers
+from .cyclemap import cycle_weights, powers
 
 _MAX_ENTRIES = 64
 
@@ -93,10 +93,11 @@ class MixForms:
         volts = self.mix_voltages(e_open)
         return np.array(volts), np.array(self.mix_currents(e_open, volts))
 
-    def cycle_forcing(self, e_open: float) -> list[float]:
-        """``G`` per mode of one cycle with the draws' currents solved at ``e_open`` (V)."""
+    def cycle_forcing(self, e_open: float, volts: list[float] | None = None) -> list[float]:
+        """``G`` per mode of one cycle with the draws' currents solved at ``e_open`` (V;
+        ``volts``: :meth:`mix_voltages` there, if known)."""
         g = list(self.drift)
-        for (_, _, wb), current in zip(self.mixes, self.mix_currents(e_open)):
+        for (_, _, wb), current in zip(self.mixes, self.mix_currents(e_open, volts)):
             for m in range(self.n):
                 g[m] += wb[m] * current
         return g
@@ -109,11 +110,11 @@ class MixForms:
             total.append(ci * (a * zi + gi * s))
         return math.fsum(total) + self.f
 
-    def largest_current(self, e_open: float) -> float:
-        """Largest magnitude of one channel's current in any phase at ``e_open`` (A)."""
+    def largest_current(self, volts: list[float]) -> float:
+        """Largest magnitude of one channel's current in any phase (A), given the
+        :meth:`mix_voltages` at the voltage of interest."""
         largest = 0.0
-        for (i_const, power, _), members in zip(self.mixes, self.members):
-            v = self.terminal_voltage(e_open, i_const, power) if power else 1.0
+        for v, members in zip(volts, self.members):
             for i, pw in members:
                 largest = max(largest, abs(i + pw / v if pw else i))
         return largest
@@ -134,17 +135,13 @@ class Pattern:
         self.h_ns = h_ns
         p, phi, psi, phi2, chi, omega, _, h = lengths.stacked(system, h_ns)
         self.p, self.phi, self.h = p, phi, h
-        # W_jm = φ_jm·Π_{l>j} p_lm: suffix products of factors in [0, 1] cannot overflow
-        suffix = np.ones_like(p)
-        if len(p) > 1:
-            suffix[:-1] = np.cumprod(p[:0:-1], axis=0)[::-1]
-        weight = phi * suffix
+        weight, cycle_p = cycle_weights(p, phi)
         w_mix = np.zeros((len(index), p.shape[1]))
         np.add.at(w_mix, self.mix_of, weight)
         self.gains, self.drifts = lengths.forcing(system)
         self.wb = (w_mix * self.gains).tolist()
         self.drift = (weight.sum(axis=0) * self.drifts).tolist()
-        self.cycle_p = np.prod(p, axis=0).tolist()
+        self.cycle_p = cycle_p.tolist()
         c, q, l_lin = _system_arrays(system)
         term = system.outputs[0]
         self.d, self.f, self.r_series = term.d, term.f, system.series_resistance

@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from .cyclemap import powers
+from .cyclemap import after_cycles
 from .freeze import POWER_TOLERANCE_REL, harmonic_scale
 from .levels import watched_levels
 from .regime import Regime, _currents
@@ -58,15 +58,6 @@ NEAR_LEVEL_TOLERANCE_REL = 0.001
 #: largest disagreement between the predictor's and the corrector's voltage change, relative
 CONSISTENCY_REL = 0.25
 _MAX_HALVINGS = 60
-
-
-def after_cycles(z, big_p, big_g, k: int) -> list[float]:
-    """State after ``k`` cycles of the per-mode map ``z ← P·z + G``."""
-    out = []
-    for zi, p, g in zip(z, big_p, big_g):
-        a, s = powers(p, k)
-        out.append(a * zi + g * s)
-    return out
 
 
 def _open(system, z) -> float:
