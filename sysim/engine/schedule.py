@@ -173,6 +173,14 @@ class PhaseTable:
         return ends
 
     @property
+    def all_linear(self) -> bool:
+        """Whether every draw is linear (no constant-power or voltage-dependent one), once per table."""
+        linear = self.__dict__.get("_all_linear")
+        if linear is None:
+            linear = self._all_linear = all(d.is_linear for d in self.channels)
+        return linear
+
+    @property
     def starts_ns(self) -> list[int]:
         """Offset of every phase's start from the table's start, and the cycle's end (ns, ints)."""
         starts = self.__dict__.get("_starts_ns")

@@ -222,6 +222,8 @@ class Simulation:
     def _integrator(self):
         env, st = self.env, self.stepper
         wall0 = last_report = time.perf_counter()
+        # a step callback (the dashboard) sees every stretch; a nonlinear model re-linearises
+        repeat_ok = self.options.on_step is None and not self.model.nonlinear
         while st.t < self.t_end:
             if self._sigint.pending:
                 raise KeyboardInterrupt  # Ctrl-C, taken here between steps (engine/interrupt.py)
@@ -241,24 +243,14 @@ class Simulation:
                 stop = min(stop, st.t + max(self.model.linear_horizon(st.z, peak), 1e-9))
             watches = self._watches()
             fast_forward = self._fast_forward()
-            cycles = None
-            if any(not d.is_linear for d in table.channels):
-                # a charging ramp's stretch is planned on the table's per-mix forms and, when
-                # nothing can happen in it, jumped without a regime (engine/cycleplan, leanjump)
-                cycles = cycleplan.plan_cycles(st, table, stop, watches)
-                if cycles is not None:
-                    regime, stop = None, cycles.t_stop
-                else:
-                    regime, stop = stretch.plan(st, table, stop, watches)
-            else:
-                regime = st.regime_for(table)
             t_start = st.t
-            if cycles is not None and fast_forward and leanjump.jump(st, cycles, watches):
-                crossing = None
-            else:
-                if regime is None:
-                    regime = cycles.regime(st)
-                crossing = st.advance(regime, stop, watches, fast_forward=fast_forward)
+            crossing, jumped = self._stretch(table, stop, watches, fast_forward)
+            if jumped and repeat_ok and not self._holders()[0]:
+                # a charging ramp: its next stretches have the same table (whole cycles on, the
+                # same rotation) and the same watches (nothing happened, and no other process is
+                # due before the stop), so they are planned and jumped without building either
+                while jumped and st.t < stop and not self._sigint.pending:
+                    crossing, jumped = self._stretch(table, stop, watches, fast_forward)
             for c in self._regime_watchers:
                 c.on_regime_end(self, t_start, st.t)
             yield env.timeout(max(st.t - env.now, 0.0))
@@ -271,6 +263,23 @@ class Simulation:
                     self.options.progress(st.t, self.t_end, wall - wall0)
             if self.options.on_step is not None:
                 self.options.on_step(self)
+
+    def _stretch(self, table: PhaseTable, stop: float, watches: list[Watch], fast_forward: bool):
+        """Plan and take one stretch of ``table`` from now to at most ``stop`` (s): the crossing
+        that ended it (or None), and whether it was whole cycles jumped on the lean path."""
+        st = self.stepper
+        if table.all_linear:
+            return st.advance(st.regime_for(table), stop, watches, fast_forward=fast_forward), False
+        # a charging ramp's stretch is planned on the table's per-mix forms and, when nothing
+        # can happen in it, jumped without a regime (engine/cycleplan, leanjump)
+        cycles = cycleplan.plan_cycles(st, table, stop, watches)
+        if cycles is None:
+            regime, stop = stretch.plan(st, table, stop, watches)
+        elif fast_forward and leanjump.jump(st, cycles, watches):
+            return None, cycles.phases is None
+        else:
+            regime, stop = cycles.regime(st), cycles.t_stop
+        return st.advance(regime, stop, watches, fast_forward=fast_forward), False
 
     def _on_crossing(self, crossing: Crossing) -> None:
         self.crossings += 1
