@@ -65,3 +65,41 @@ def test_lean_path_declines_stretches_with_samples_and_still_equals_event_steppi
     event = run({**data, "simulation": dict(data["simulation"], method="event")})
     assert taken == before  # the event path plans the same stretches but never jumps them
     _assert_same(event, ff)
+
+
+def test_ramp_stretches_taken_in_one_step_equal_one_step_each(tmp_path, monkeypatch):
+    """The integrator plans and jumps a ramp's next stretches on the table and watches of its
+    first (sysim.engine.simulation._integrator); a step callback (the dashboard's) makes it take
+    one stretch per step, rebuilding both. The two give the same numbers to the last bit."""
+    import sysim
+    from sysim.api import prepare
+    from sysim.result import Result
+
+    scenario = sysim.from_dict(_bright_days(tmp_path, record_every="1 d"))
+    steps = {"looped": 0, "single": 0}
+    tables = {"looped": 0, "single": 0}
+    stretch, table = sysim.engine.simulation.Simulation._stretch, sysim.engine.simulation.Simulation._table
+
+    def counting(kind):
+        def counted_stretch(self, *args):
+            steps[kind] += 1
+            return stretch(self, *args)
+
+        def counted_table(self, *args, **kwargs):
+            tables[kind] += 1
+            return table(self, *args, **kwargs)
+        monkeypatch.setattr(sysim.engine.simulation.Simulation, "_stretch", counted_stretch)
+        monkeypatch.setattr(sysim.engine.simulation.Simulation, "_table", counted_table)
+
+    counting("looped")
+    looped = Result(prepare(scenario).run(), scenario)
+    counting("single")
+    single = Result(prepare(scenario, on_step=lambda sim: None).run(), scenario)
+    assert steps["looped"] == steps["single"] > 100  # the same stretches, with fewer tables built
+    assert tables["looped"] < 0.7 * tables["single"], tables
+    np.testing.assert_array_equal(looped.column("voltage_V"), single.column("voltage_V"))
+    for key in ("energy_harvested_J", "energy_to_loads_J", "energy_lost_J", "final_voltage_V",
+                "min_voltage_V", "max_voltage_V", "events", "brownouts"):
+        assert looped.summary[key] == single.summary[key], key
+    assert looped.ledger == pytest.approx(single.ledger, rel=1e-12, abs=1e-12)
+    balance_ok(looped)
