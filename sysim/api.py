@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from .engine.collector import collector_relaxed
 from .engine.simulation import RunOptions, Simulation
 from .node import build_node
 from .result import Result
@@ -32,13 +33,15 @@ def simulate(scenario: Scenario | str | os.PathLike, *, duration: float | None =
         changes["simulation.method"] = method
     if changes:
         scenario = scenario.with_changes(changes)
-    node = build_node(scenario)
-    sim = scenario.simulation
-    options = RunOptions(sim.duration, sim.record_every, stream_trace_to, progress,
-                         temperature=node.temperature, power_tolerance=sim.power_tolerance)
-    simulation = Simulation(node.storage, node.components, node.protection, options)
-    simulation.method = sim.method
-    return Result(simulation.run(), scenario)
+    with collector_relaxed():  # the node's build (weather files, pvlib) as well as the run
+        node = build_node(scenario)
+        sim = scenario.simulation
+        options = RunOptions(sim.duration, sim.record_every, stream_trace_to, progress,
+                             temperature=node.temperature, power_tolerance=sim.power_tolerance)
+        simulation = Simulation(node.storage, node.components, node.protection, options)
+        simulation.method = sim.method
+        raw = simulation.run()
+    return Result(raw, scenario)
 
 
 def prepare(scenario: Scenario, **options) -> Simulation:

@@ -19,6 +19,7 @@ import simpy
 
 from device_models.base import StorageModel
 
+from .collector import collector_relaxed
 from .component import Component
 from .draws import Draw
 from .ledger import Ledger
@@ -371,7 +372,7 @@ class Simulation:
         self.env.process(self._integrator())
         wall0 = time.perf_counter()
         try:
-            with self._sigint:
+            with self._sigint, collector_relaxed():
                 self.env.run(until=self.t_end * (1 + 1e-12) + 1e-9)
         except (KeyboardInterrupt, StopRun):
             self.interrupted = True
