@@ -21,15 +21,16 @@ from device_models.base import StorageModel
 
 from .collector import collector_relaxed
 from .component import Component
-from .draws import Draw
 from .ledger import Ledger
-from .hold import HOLD_BAND_V, hold_factor
+from .hold import HOLD_BAND_V
 from .interrupt import DeferredInterrupt
 from .protection import Protection, ProtectionSettings
 from .recorder import Recorder
 from .regime import _currents
 from .schedule import PhaseMerger, PhaseTable, build_phases
 from .stepper import Stepper
+from .temperature import TemperatureSchedule
+from .throttle import Throttles
 from .walk import Crossing, Watch
 from . import cycleplan, leanjump, stretch
 
@@ -108,10 +109,10 @@ class Simulation:
         self._sigint = DeferredInterrupt()
         self.recorder.interrupt = self._sigint
         self.method = "auto"
-        self._temperature_steps = _temperature_steps(options.temperature)
+        self._temperatures = TemperatureSchedule(options.temperature)
         self._applied_temperature = None
-        self._hold_factors: dict = {}
-        self.temperature = self._temperature_steps[0][1] if self._temperature_steps else None
+        self._throttles = Throttles(self.kinds)
+        self.temperature = self._temperatures.initial
         self._last_crossing: tuple | None = None
         self._chatter = 0
         self._row_time: float | None = None
@@ -143,12 +144,12 @@ class Simulation:
 
     def _table(self, t: float, again: bool = True) -> PhaseTable:
         table = build_phases(t, self._active_schedules(), self.merger)
-        t_next = min([self._next_temperature_change(t)] + [c.next_change(t) for c in self._changing])
+        t_next = min([self._temperatures.next_change(t)] + [c.next_change(t) for c in self._changing])
         if t_next < table.end_s:
             table = table.with_end(t_next)
         holders, level = self._holders()
         if holders:
-            held = self._held(table, holders, level, may_rebuild=again)
+            held = self._throttles.held(self, table, holders, level, may_rebuild=again)
             if held is None:  # a holder gave a schedule that does not fit the throttle: once more
                 return self._table(t, again=False)
             table = held
@@ -165,36 +166,6 @@ class Simulation:
             holders |= {c.name for c in self.components if c.kind == "source"}
             levels.append(self.protection.s.v_max * self.model.series)
         return frozenset(holders), min(levels, default=math.inf)
-
-    def _held(self, table: PhaseTable, holders: frozenset, level: float, may_rebuild: bool = True):
-        """The table with the holders' harvest throttled to keep the store level (sysim.engine.hold);
-        the factor is kept for the hold episode, per set of draws. None when a holder asks for the
-        table to be built again (``may_rebuild``)."""
-        # only the harvesting draws are throttled: a PMIC's own quiescent current flows regardless
-        sources = np.array([d.owner in holders and self.kinds.get(d.owner) == "source" and _harvests(d)
-                            for d in table.channels], dtype=bool)
-        key = (holders, tuple(id(d) for d in table.channels))
-        hit = self._hold_factors.get(key)
-        if hit is None or any(a is not b for a, b in zip(hit[0], table.channels)):
-            factor = hold_factor(self.stepper, table, sources, level)
-            # the throttled draws are made once per episode, so they keep their identity (and the
-            # caches keyed by it) from one regime to the next
-            scaled = None if factor >= 1.0 else tuple(_scaled(d, factor) if src else d
-                                                      for d, src in zip(table.channels, sources))
-            if len(self._hold_factors) >= 256:
-                self._hold_factors.clear()
-            hit = self._hold_factors[key] = (table.channels, scaled, factor)
-        # the holders hear the throttle of every regime (a cached one too: a load that came and
-        # went brings back an earlier factor)
-        rebuild = False
-        for c in self.components:
-            if c.name in holders:
-                rebuild |= bool(c.on_hold_factor(self, table.channels, hit[2]))
-        if rebuild and may_rebuild:
-            del self._hold_factors[key]
-            return None
-        scaled = hit[1]
-        return table if scaled is None else table.with_channels(scaled)
 
     def _watches(self) -> list[Watch]:
         system = self.stepper.system
@@ -295,7 +266,7 @@ class Simulation:
             self._chatter = 0
         self._last_crossing = marker
         kind = key[0]
-        self._hold_factors.clear()  # any threshold may start, end or correct a hold
+        self._throttles.clear()  # any threshold may start, end or correct a hold
         if kind == "hold":
             return
         if kind == "protection":
@@ -320,23 +291,12 @@ class Simulation:
             z = self.model.cross_breakpoint(self.stepper.z, key[1])
             self.stepper.set_model_state(z)
 
-    def _next_temperature_change(self, t: float) -> float:
-        for t_change, _ in self._temperature_steps:
-            if t_change > t:
-                return t_change
-        return math.inf
-
     def _apply_temperature(self, t: float) -> None:
-        if not self._temperature_steps:
-            return
-        current = self._temperature_steps[0][1]
-        for t_change, kelvin in self._temperature_steps:
-            if t_change <= t:
-                current = kelvin
-        if current != self._applied_temperature:
-            self._applied_temperature = current
-            self.temperature = current
-            self.stepper.set_model_state(self.model.set_temperature(current, self.stepper.z))
+        kelvin = self._temperatures.at(t)
+        if kelvin is not None and kelvin != self._applied_temperature:
+            self._applied_temperature = kelvin
+            self.temperature = kelvin
+            self.stepper.set_model_state(self.model.set_temperature(kelvin, self.stepper.z))
 
     def _fast_forward(self) -> bool:
         """Fast-forward unless forced off, or a component (firmware in the loop) needs every event."""
@@ -427,25 +387,3 @@ class Simulation:
             summary.update(c.summary())
         return RawResult(self.recorder.columns, self.recorder.array(), summary, self.events,
                          self.ledger.breakdown(), trace_file)
-
-
-def _temperature_steps(spec) -> list[tuple[float, float]]:
-    if spec is None:
-        return []
-    if isinstance(spec, (int, float)):
-        return [(0.0, float(spec))]
-    steps = sorted((float(t), float(k)) for t, k in spec)
-    if not steps or steps[0][0] > 0.0:
-        raise ValueError("a temperature schedule must start at t = 0")
-    return steps
-
-
-def _harvests(draw: Draw) -> bool:
-    """A draw that can charge the store (negative current or power, or voltage-dependent)."""
-    return draw.current_A < 0.0 or draw.power_W < 0.0 or draw.current_of_voltage is not None
-
-
-def _scaled(draw: Draw, factor: float) -> Draw:
-    fn = draw.current_of_voltage
-    return Draw(draw.owner, draw.current_A * factor, draw.power_W * factor,
-                (lambda v, f=fn: factor * f(v)) if fn is not None else None, draw.accounts, draw.label)
