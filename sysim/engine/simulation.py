@@ -217,10 +217,11 @@ class Simulation:
             fast_forward = self._fast_forward()
             t_start = st.t
             crossing, jumped = self._stretch(table, stop, watches, fast_forward)
-            if jumped and repeat_ok and not self._holders()[0]:
+            if jumped and repeat_ok and not any(w.key == ("hold",) for w in watches):
                 # a charging ramp: its next stretches have the same table (whole cycles on, the
-                # same rotation) and the same watches (nothing happened, and no other process is
-                # due before the stop), so they are planned and jumped without building either
+                # same rotation) and the same watches (nothing happened, no other process is due
+                # before the stop, and no band follows a held voltage), so they are planned and
+                # jumped without building either
                 while jumped and st.t < stop and not self._sigint.pending:
                     crossing, jumped = self._stretch(table, stop, watches, fast_forward)
             for c in self._regime_watchers:
