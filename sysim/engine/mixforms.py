@@ -47,6 +47,9 @@ class MixForms:
         out = system.outputs[0]
         self.c, self.f = list(out.c), out.f
         self._joule = None
+        #: the last internal voltage asked for and its mix voltages and currents: the planner's
+        #: last pass is at the voltage the lean jump freezes the draws at
+        self._last: tuple | None = None
 
     def joule(self) -> tuple:
         """The ledger's per-phase factors of this table's draws: ``(accounts, J_const, J_power,
@@ -88,16 +91,28 @@ class MixForms:
             volts = self.mix_voltages(e_open)
         return [i_const + power / v if power else i_const for (i_const, power, _), v in zip(self.mixes, volts)]
 
-    def mix_state(self, e_open: float) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`mix_voltages` and :meth:`mix_currents` as arrays."""
+    def mix_at(self, e_open: float) -> tuple[list[float], list[float]]:
+        """:meth:`mix_voltages` and :meth:`mix_currents` at ``e_open`` (V), remembered for the
+        last voltage asked for."""
+        last = self._last
+        if last is not None and last[0] == e_open:
+            return last[1], last[2]
         volts = self.mix_voltages(e_open)
-        return np.array(volts), np.array(self.mix_currents(e_open, volts))
+        currents = self.mix_currents(e_open, volts)
+        self._last = (e_open, volts, currents)
+        return volts, currents
+
+    def mix_state(self, e_open: float) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`mix_at` as arrays."""
+        volts, currents = self.mix_at(e_open)
+        return np.array(volts), np.array(currents)
 
     def cycle_forcing(self, e_open: float, volts: list[float] | None = None) -> list[float]:
         """``G`` per mode of one cycle with the draws' currents solved at ``e_open`` (V;
         ``volts``: :meth:`mix_voltages` there, if known)."""
         g = list(self.drift)
-        for (_, _, wb), current in zip(self.mixes, self.mix_currents(e_open, volts)):
+        currents = self.mix_at(e_open)[1] if volts is None else self.mix_currents(e_open, volts)
+        for (_, _, wb), current in zip(self.mixes, currents):
             for m in range(self.n):
                 g[m] += wb[m] * current
         return g
@@ -168,7 +183,7 @@ def mix_forms(table, system, lengths) -> MixForms | None:
         return hit[2]
     forms = None
     if table.cycle_s is not None and not system.current_dependent and \
-            all(d.current_of_voltage is None for d in table.channels):
+            not table.draws_functional:
         h_ns = np.asarray(table.h_ns, dtype=np.int64)
         member = np.asarray(table.member)
         skey = (member.shape, member.tobytes(), h_ns.tobytes(), id(system))

@@ -181,6 +181,22 @@ class PhaseTable:
         return linear
 
     @property
+    def draws_power(self) -> bool:
+        """Whether any draw is a constant power, once per table."""
+        power = self.__dict__.get("_draws_power")
+        if power is None:
+            power = self._draws_power = any(d.power_W != 0.0 for d in self.channels)
+        return power
+
+    @property
+    def draws_functional(self) -> bool:
+        """Whether any draw's current is a function of the voltage, once per table."""
+        functional = self.__dict__.get("_draws_functional")
+        if functional is None:
+            functional = self._draws_functional = any(d.current_of_voltage is not None for d in self.channels)
+        return functional
+
+    @property
     def starts_ns(self) -> list[int]:
         """Offset of every phase's start from the table's start, and the cycle's end (ns, ints)."""
         starts = self.__dict__.get("_starts_ns")

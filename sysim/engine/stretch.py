@@ -75,12 +75,12 @@ class _Acceptance:
 
     def __init__(self, table: PhaseTable, e0: float, r_series: float, levels=(), power_tolerance=None):
         self.table, self.e0, self.r = table, e0, r_series
-        has_power = any(d.power_W != 0.0 for d in table.channels)
+        has_power = table.draws_power
         tol_rel = POWER_TOLERANCE_REL if power_tolerance is None else power_tolerance
         self.tol_v = tol_rel * max(abs(e0), 1e-3) if has_power else math.inf
         self.near_v = NEAR_LEVEL_TOLERANCE_REL * max(abs(e0), 1e-3)
         self.levels = levels  # (level, margin) pairs in internal-voltage terms
-        self.functional = any(d.current_of_voltage is not None for d in table.channels)
+        self.functional = table.draws_functional
         if self.functional:
             self.i0 = _currents(table.channels, table.member, e0, r_series).sum(axis=0)
 
@@ -119,7 +119,7 @@ def frozen(stepper, table: PhaseTable, e0: float, e1: float, base: Regime | None
     r = stepper.system.series_resistance
     e_mid = 0.5 * (e0 + e1)
     mid = _currents(table.channels, table.member, e_mid, r)
-    if any(d.current_of_voltage is not None for d in table.channels):
+    if table.draws_functional:
         functional = np.array([d.current_of_voltage is not None for d in table.channels], dtype=bool)
         sub0 = _currents(table.channels, table.member, e0, r)[functional].sum(axis=0)
         sub1 = _currents(table.channels, table.member, e1, r)[functional].sum(axis=0)
