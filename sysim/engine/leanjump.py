@@ -17,7 +17,7 @@ from .cyclemap import after_cycles
 from .cycleplan import CyclePlan
 from .fastforward import corner_bounds, cycle_phase_sums, phase_start_maps
 from .schedule import to_ns
-from .walk import phase_limits, sample_offset_ns
+from .walk import phase_limits, sample_offset_ns, watched_outputs
 
 _TOL = 1e-12  # V, as sysim.engine.fastforward
 
@@ -91,7 +91,7 @@ def _clear(st, system, watches, current, big_a, big_b, z0, k: int) -> bool:
     starts1 = None
     if k > 1:
         starts1 = big_a * np.array(after_cycles(z0, big_a[-1].tolist(), big_b[-1].tolist(), k - 1)) + big_b
-    outputs = [0] + sorted({w.output for w in watches} - {0})
+    outputs = watched_outputs(watches)
     lo_lims, hi_lims = phase_limits(system, outputs, watches, current)
     for slot, o in enumerate(outputs):
         lo, hi = corner_bounds(starts0, starts1, np.array(system.outputs[o].c))

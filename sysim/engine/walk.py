@@ -60,13 +60,34 @@ def _limit(free: float, level_drop: float, k_drop, count: int, pick) -> np.ndarr
     return pick(free, level_drop - k_drop)
 
 
+def watched_outputs(watches) -> list[int]:
+    """The outputs a stretch's bounds look at: the terminal (0) and every other watched one."""
+    return [0] + sorted({w.output for w in watches} - {0})
+
+
 def phase_limits(system, outputs: list[int], watches, current: np.ndarray) -> tuple[list, list]:
     """Per watched output (in ``outputs``' order), the per-phase limits that the bound
     Σ min/max(c·z) of a phase must stay within, given the phases' total currents (A)."""
     lo_lims, hi_lims = [], []
-    for o in outputs:
+    for o, (lo_free, lo_drop, hi_free, hi_drop) in zip(outputs, _levels(watches, outputs)):
         out = system.outputs[o]
-        # the highest falling and lowest rising level, apart for watches with the ESR drop
+        k_drop = out.f + out.d * current if lo_drop > -math.inf or hi_drop < math.inf else None
+        lo_lims.append(_limit(lo_free - out.f, lo_drop, k_drop, len(current), np.maximum))
+        hi_lims.append(_limit(hi_free - out.f, hi_drop, k_drop, len(current), np.minimum))
+    return lo_lims, hi_lims
+
+
+#: the last watch list seen and its levels per output (a charging ramp's stretches share one)
+_LEVELS: list = [None, None, None]
+
+
+def _levels(watches, outputs: list[int]) -> list[tuple[float, float, float, float]]:
+    """Per output: the highest falling and the lowest rising level, apart for the watches that
+    see the ESR drop: ``(lo_free, lo_drop, hi_free, hi_drop)`` (V)."""
+    if _LEVELS[0] is watches and _LEVELS[1] == outputs:
+        return _LEVELS[2]
+    levels = []
+    for o in outputs:
         lo_free = lo_drop = -math.inf
         hi_free = hi_drop = math.inf
         for w in watches:
@@ -81,10 +102,9 @@ def phase_limits(system, outputs: list[int], watches, current: np.ndarray) -> tu
                 hi_drop = min(hi_drop, w.level)
             else:
                 hi_free = min(hi_free, w.level)
-        k_drop = out.f + out.d * current if lo_drop > -math.inf or hi_drop < math.inf else None
-        lo_lims.append(_limit(lo_free - out.f, lo_drop, k_drop, len(current), np.maximum))
-        hi_lims.append(_limit(hi_free - out.f, hi_drop, k_drop, len(current), np.minimum))
-    return lo_lims, hi_lims
+        levels.append((lo_free, lo_drop, hi_free, hi_drop))
+    _LEVELS[:] = [watches, list(outputs), levels]
+    return levels
 
 
 def sample_offset_ns(sampler, t0: float) -> int | None:
@@ -112,8 +132,8 @@ class Walk:
         self.elapsed_ns = 0
         self.index = 0
         self.done = False
-        extra = sorted({w.output for w in watches} - {0})
-        self.outputs = [0] + extra
+        self.outputs = watched_outputs(watches)
+        extra = self.outputs[1:]
         self.cs = tuple(system.outputs[o].c for o in self.outputs)
         self.book = PhaseBook(regime)
         # the ledger at the stretch start, for samples taken on its curve (Stepper._samples)
