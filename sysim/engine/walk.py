@@ -77,15 +77,18 @@ def phase_limits(system, outputs: list[int], watches, current: np.ndarray) -> tu
     return lo_lims, hi_lims
 
 
-#: the last watch list seen and its levels per output (a charging ramp's stretches share one)
-_LEVELS: list = [None, None, None]
+#: the last watch list seen, its outputs and its levels per output (a charging ramp's stretches
+#: share one list); one tuple, replaced whole, so a run in another thread reads a consistent one
+_last_levels: tuple = (None, None, None)
 
 
 def _levels(watches, outputs: list[int]) -> list[tuple[float, float, float, float]]:
     """Per output: the highest falling and the lowest rising level, apart for the watches that
     see the ESR drop: ``(lo_free, lo_drop, hi_free, hi_drop)`` (V)."""
-    if _LEVELS[0] is watches and _LEVELS[1] == outputs:
-        return _LEVELS[2]
+    global _last_levels
+    seen = _last_levels
+    if seen[0] is watches and seen[1] == outputs:
+        return seen[2]
     levels = []
     for o in outputs:
         lo_free = lo_drop = -math.inf
@@ -103,7 +106,7 @@ def _levels(watches, outputs: list[int]) -> list[tuple[float, float, float, floa
             else:
                 hi_free = min(hi_free, w.level)
         levels.append((lo_free, lo_drop, hi_free, hi_drop))
-    _LEVELS[:] = [watches, list(outputs), levels]
+    _last_levels = (watches, list(outputs), levels)
     return levels
 
 
