@@ -51,6 +51,7 @@ class LengthCache:
         self._templates: dict = {}
         self._seen: dict = {}
         self._forcing: dict = {}
+        self._rates: dict = {}
         self._segments: dict = {}  # (system, length, current): the Coeffs of a cut segment
 
     def stacked(self, system: ModalSystem, h_ns: np.ndarray) -> tuple:
@@ -69,14 +70,24 @@ class LengthCache:
                 self._stacks_bytes = 0
             # a duty cycle has a handful of distinct lengths (a new rotation or prefix of it is a
             # new pattern of the same ones): their rows are made once and gathered
-            lengths, inverse = np.unique(h_ns, return_inverse=True)
-            cos = [self.get(system, system.rates, h) for h in lengths.tolist()]
+            index: dict[int, int] = {}
+            inverse = np.array([index.setdefault(h, len(index)) for h in h_ns.tolist()], dtype=np.intp)
+            cos = [self.get(system, system.rates, h) for h in index]
             arrays = tuple(np.array([getattr(c, name) for c in cos])[inverse]
                            for name in ("p", "phi", "psi", "phi2", "chi", "omega"))
-            rates = np.broadcast_to(np.array(system.rates), (len(h_ns), system.n))
-            hit = self._stacks[key] = arrays + (rates, h_ns / NS_PER_S)
+            hit = self._stacks[key] = arrays + (self._rates_rows(system.rates, len(h_ns)), h_ns / NS_PER_S)
             self._stacks_bytes += entry_bytes
         return hit
+
+    def _rates_rows(self, rates: tuple, count: int) -> np.ndarray:
+        """The rates (1/s) repeated for ``count`` phases, as a read-only array made once."""
+        key = (rates, count)
+        rows = self._rates.get(key)
+        if rows is None:
+            if len(self._rates) >= 256:
+                self._rates.clear()
+            rows = self._rates[key] = np.broadcast_to(np.array(rates), (count, len(rates)))
+        return rows
 
     def forcing(self, system: ModalSystem) -> tuple[np.ndarray, np.ndarray]:
         """``(gains, drifts)`` of ``system`` as arrays (the forcing is ``w = b·I + e``)."""
