@@ -5,7 +5,8 @@ line is one point's record ``{"id", "status" ("ok" | "error"), "labels", "change
 "outputs", "error", "wall_s", "worker"}``. A record is written with a single ``write()`` of the
 whole line on a file opened for appending, so after a crash, a kill or Ctrl-C each line is either
 complete or, at worst, the last line is cut short; a cut line is dropped (and said so) the next
-time the file is opened, and that point runs again. The file is locked (``flock``) while a
+time the file is opened, and that point runs again. Ctrl-C is taken only once a record is both in
+the file and in :attr:`ResultStore.records` (from which the sweep's table is made). The file is locked (``flock``) while a
 sweep writes to it, so two sweeps cannot interleave their records. Data is flushed to disk
 (``fsync``) at most once a second and when the sweep ends.
 """
@@ -16,6 +17,7 @@ import os
 import time
 from pathlib import Path
 
+from sysim.engine.interrupt import DeferredInterrupt
 from sysim.errors import InputFileError, ScenarioError
 from sysim.fileio import OutputError
 
@@ -99,8 +101,13 @@ class ResultStore:
     def append(self, record: dict) -> None:
         if record["id"] in self.records:
             return  # already written: never twice
-        self._write_line(record)
-        self.records[record["id"]] = record
+        # Ctrl-C between the line and the in-memory record would leave a point in the file that
+        # the sweep's table (made from ``records``) lacks: it is taken after both
+        with DeferredInterrupt() as sigint:
+            self._write_line(record)
+            self.records[record["id"]] = record
+        if sigint.pending:
+            raise KeyboardInterrupt
         if time.monotonic() - self._last_sync > FSYNC_EVERY_S:
             self.sync()
 
