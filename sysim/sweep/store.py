@@ -6,9 +6,9 @@ line is one point's record ``{"id", "status" ("ok" | "error"), "labels", "change
 whole line on a file opened for appending, so after a crash, a kill or Ctrl-C each line is either
 complete or, at worst, the last line is cut short; a cut line is dropped (and said so) the next
 time the file is opened, and that point runs again. Ctrl-C is taken only once a record is both in
-the file and in :attr:`ResultStore.records` (from which the sweep's table is made). The file is locked (``flock``) while a
-sweep writes to it, so two sweeps cannot interleave their records. Data is flushed to disk
-(``fsync``) at most once a second and when the sweep ends.
+the file and in :attr:`ResultStore.records` (from which the sweep's table is made). The file is
+locked (``flock``) while a sweep writes to it, so two sweeps cannot interleave their records.
+Data is flushed to disk (``fsync``) at most once a second and when the sweep ends.
 """
 from __future__ import annotations
 
