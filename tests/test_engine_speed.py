@@ -123,3 +123,35 @@ def test_start_map_template_equals_the_scan():
     a, b = phase_start_maps(p, w * phi)
     np.testing.assert_allclose(big_a, a, rtol=1e-14, atol=0)
     np.testing.assert_allclose(np.matmul(q, w.T[:, :, None])[:, :, 0].T, b, rtol=1e-12, atol=1e-14)
+
+
+def test_start_map_templates_stay_within_their_byte_budget_and_keep_the_recently_used(monkeypatch):
+    import sysim.engine.regime as regime
+
+    count, n = 100, 2
+    one = (count + 1) * n * 8 + n * (count + 1) * count * 8  # A and Q of one pattern (bytes)
+    monkeypatch.setattr(regime, "TEMPLATES_BUDGET_BYTES", 3 * one + one // 2)  # room for three
+    rng = np.random.default_rng(3)
+    p, phi = rng.uniform(0.2, 1.0, (count, n)), rng.uniform(0.0, 3.0, (count, n))
+
+    class System:
+        rates = (-1.0, -2.0)
+
+    cache = LengthCache()
+    patterns = [np.full(count, k + 1, dtype=np.int64) for k in range(5)]
+
+    def template(k):
+        for _ in range(TEMPLATE_AFTER_SIGHTINGS + 1):
+            got = cache.maps_template(System, patterns[k], p, phi)
+            if got is not None:
+                return got
+
+    first = [template(k) for k in range(3)]
+    assert cache.nbytes == 3 * one
+    assert cache.maps_template(System, patterns[0], p, phi) is first[0]  # pattern 0 used again
+    template(3)  # over the budget: the least recently used (pattern 1) goes
+    assert cache.nbytes == 3 * one
+    assert cache.maps_template(System, patterns[0], p, phi) is first[0]
+    assert cache.maps_template(System, patterns[2], p, phi) is first[2]
+    assert cache.maps_template(System, patterns[1], p, phi) is not first[1]  # built again
+    assert cache.nbytes == 3 * one  # ... and pattern 3, now the least recently used, went

@@ -40,6 +40,10 @@ class _LengthCoeffs:
 
 #: memory the stacked per-phase coefficient arrays of LengthCache may hold (bytes)
 STACKS_BUDGET_BYTES = 128 * 2**20
+#: memory the start-map templates of LengthCache may hold (bytes); the least recently used go
+#: first. The default scenario's year uses 250 templates of 2 to 128 phases (22 MB in all), and
+#: this budget rebuilds 5 of them; a template of the longest cycle (400 phases) is 1.3 MB per mode
+TEMPLATES_BUDGET_BYTES = 16 * 2**20
 
 
 class LengthCache:
@@ -48,11 +52,19 @@ class LengthCache:
         self._limit = limit
         self._stacks: dict = {}
         self._stacks_bytes = 0
-        self._templates: dict = {}
+        self._templates: dict = {}  # least recently used first
+        self._templates_bytes = 0
         self._seen: dict = {}
         self._forcing: dict = {}
         self._rates: dict = {}
         self._segments: dict = {}  # (system, length, current): the Coeffs of a cut segment
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the two caches that grow with the patterns a run meets: the stacked
+        coefficient arrays (at most STACKS_BUDGET_BYTES) and the start-map templates (at most
+        TEMPLATES_BUDGET_BYTES, or the one last built when that alone is larger)."""
+        return self._stacks_bytes + self._templates_bytes
 
     def stacked(self, system: ModalSystem, h_ns: np.ndarray) -> tuple:
         """The (phases × modes) arrays of a phase-length pattern, for current-independent rates;
@@ -111,8 +123,9 @@ class LengthCache:
         if count > _TEMPLATE_MAX_PHASES:
             return None
         key = (system.rates, h_ns.tobytes())
-        hit = self._templates.get(key)
+        hit = self._templates.pop(key, None)
         if hit is not None:
+            self._templates[key] = hit  # the most recently used last: evicted last
             return hit
         seen = self._seen.get(key, 0)
         if seen < TEMPLATE_AFTER_SIGHTINGS:
@@ -129,8 +142,10 @@ class LengthCache:
             q[:, j + 1, :j] = q[:, j, :j] * p[j][:, None]
             q[:, j + 1, j] = phi[j]
         big_a.flags.writeable = False
-        if len(self._templates) >= 64:
-            self._templates.clear()
+        self._templates_bytes += big_a.nbytes + q.nbytes
+        while self._templates and self._templates_bytes > TEMPLATES_BUDGET_BYTES:
+            old_a, old_q = self._templates.pop(next(iter(self._templates)))
+            self._templates_bytes -= old_a.nbytes + old_q.nbytes
         hit = self._templates[key] = (big_a, q)
         return hit
 
