@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .draws import account_category
 from .ledger import Ledger
 from .regime import Regime
 
@@ -107,6 +108,46 @@ class PhaseBook:
             lst[:] = zero  # in place: the kernel holds these lists
         self.jumped = None
 
+
+    def category_forms(self, big_a: np.ndarray, big_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The energy per ledger category (rows: :data:`CATEGORIES`) that this book books for
+        phases ``0..j-1`` of a cycle that starts in state ``z``, as ``Γ_j + α_j·z + β_j·z²``
+        (per mode), for every ``j`` from 0 to the cycle's ``J`` phases: ``(Γ, α, β)`` of shapes
+        ``(3, J+1)``, ``(3, J+1, n)``, ``(3, J+1, n)``. The flush above is linear in each phase's
+        count, Σz and Σz², and a phase starts in ``A_j·z + B_j`` (phase-start maps). So ``k``
+        whole cycles whose start states sum to ``Σz`` and ``Σz²`` book ``k·Γ_J + α_J·Σz + β_J·Σz²``:
+        a sample inside a jumped range reads its energies from these without booking anything."""
+        regime, n, count = self.regime, self.n, self.regime.count
+        gam, alp, bet = np.zeros((3, count + 1)), np.zeros((3, count + 1, n)), np.zeros((3, count + 1, n))
+        if not self.active:
+            return gam, alp, bet
+        if self._coeffs is None:
+            self._coeffs = self._coefficients()
+        psi_w, chi_w2, omega_w2, c, v_offset_h, q, l_lin, internal_const, esr_h, accounts, big_w, big_s = self._coeffs
+        # per phase: the factors of its count (mc), of Σz (m1) and of Σz² (m2), per category
+        mc, m1, m2 = np.zeros((3, count)), np.zeros((3, count, n)), np.zeros((3, count, n))
+        lost = CATEGORIES.index("lost")
+        if accounts:
+            rows = np.zeros((3, len(accounts)))
+            for a, account in enumerate(accounts):
+                category = account_category(account)
+                if category in CATEGORIES:
+                    rows[CATEGORIES.index(category), a] = 1.0
+            per_phase_w = rows @ big_w  # ∫V dt of phase j times the draws' per-joule factors
+            mc += per_phase_w * (psi_w @ c + v_offset_h) + rows @ big_s
+            m1 += per_phase_w[:, :, None] * (regime.phi * c)
+        mc[lost] += (omega_w2 * q).sum(axis=1) + (psi_w * l_lin).sum(axis=1) + internal_const + esr_h
+        m1[lost] += chi_w2 * q + regime.phi * l_lin
+        m2[lost] += regime.phi2 * q
+        a_j, b_j = big_a[:-1], big_b[:-1]
+        gam[:, 1:] = np.cumsum(mc + (m1 * b_j).sum(axis=2) + (m2 * b_j * b_j).sum(axis=2), axis=1)
+        alp[:, 1:] = np.cumsum(m1 * a_j + 2.0 * m2 * a_j * b_j, axis=1)
+        bet[:, 1:] = np.cumsum(m2 * a_j * a_j, axis=1)
+        return gam, alp, bet
+
+
+#: the ledger categories of a sample row's cumulative columns (Ledger.totals)
+CATEGORIES = ("harvested", "to_loads", "lost")
 
 _ACCOUNTS: dict[int, tuple] = {}
 _TABLES: dict[tuple, tuple] = {}

@@ -31,6 +31,7 @@ import numpy as np
 from .crossing import SegmentView
 from .cyclemap import after_cycles, powers, range_sums
 from .schedule import NS_PER_S
+from .jumpsamples import take_samples
 from .walk import sample_offset_ns
 
 _TOL = 1e-12  # V: differences below this are not worth stepping for
@@ -59,17 +60,21 @@ class FastForward:
         # Many samples in the span (a trace recorded every minute through a held day): one check
         # of all its cycles, and when nothing happens in them at all, each sample's cycle needs
         # none of its own (a part of a clear range is clear).
-        clear = False
         rel = sample_offset_ns(st.sampler, walk.t0)
-        if rel is not None and total > 1 and rel + st.sampler.every_s * NS_PER_S < total * self.cycle_ns:
-            clear = self._assess(0, total - 1)
+        if rel is not None and total > 1 and rel + st.sampler.every_s * NS_PER_S < total * self.cycle_ns \
+                and self._assess(0, total - 1):
+            # ... and then the samples are closed forms in the cycle index, and the range one jump
+            take_samples(self, total)
+            self._jump(total)
+            self._prefix()
+            return walk.run()
         while k < total:
             k_stop = total
             sampler = st.sampler
             rel = sample_offset_ns(sampler, walk.t0)
             if rel is not None:
                 k_stop = max(min(k_stop, rel // self.cycle_ns), k)
-                if k_stop < total and (clear or self._assess(k, k_stop)):
+                if k_stop < total and self._assess(k, k_stop):
                     # the cycles up to and including the one holding the sample are clear: jump
                     # to it and take the sample in closed form (one check for both)
                     if k_stop > k:
@@ -78,15 +83,12 @@ class FastForward:
                     k = k_stop + 1
                     continue
             if k_stop > k:
-                if clear:
-                    self._jump(k_stop - k)
-                else:
-                    crossing = self._process(k, k_stop - 1)
-                    if crossing is not None:
-                        return crossing
+                crossing = self._process(k, k_stop - 1)
+                if crossing is not None:
+                    return crossing
                 k = k_stop
             if k < total:
-                crossing = self._sampled_cycle(k, assessed=clear)
+                crossing = self._sampled_cycle(k)
                 if crossing is not None:
                     return crossing
                 k += 1

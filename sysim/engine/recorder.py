@@ -75,7 +75,7 @@ class Recorder:
             if part.h > 0:
                 flush_sums(stepper.system, part, 1, z_start, [v * v for v in z_start], phase.draws, phase.currents,
                            scratch)
-            stepper.flush_pending()
+            totals = stepper.ledger_totals()
         draws, currents, current = phase.draws, phase.currents, phase.current
         if any(not d.is_linear for d in draws):
             # Power and voltage-dependent draws were held at a stretch's frozen value; the trace

@@ -44,6 +44,10 @@ class Stepper:
         self.t_v_min = self.t_v_max = 0.0
         self._book: PhaseBook | None = None
         self._walk = None  # the walk being advanced
+        #: the ledger's totals by category at the start of the phase being sampled, when a jump
+        #: takes its samples in closed form and books its cycles only after them
+        #: (sysim.engine.jumpsamples); None: the ledger itself is up to date once flushed
+        self.base_totals: dict[str, float] | None = None
         #: relative voltage change allowed over a stretch with frozen power draws (None: the
         #: engine default, sysim.engine.freeze.POWER_TOLERANCE_REL)
         self.power_tolerance: float | None = None
@@ -135,6 +139,13 @@ class Stepper:
         """Book the running sums of the regime in progress (before a sample reads the ledger)."""
         if self._book is not None:
             self._book.flush(self.ledger)
+
+    def ledger_totals(self) -> dict[str, float]:
+        """The ledger's totals by category (J) at the present sample, as a new dict."""
+        if self.base_totals is not None:
+            return dict(self.base_totals)
+        self.flush_pending()
+        return self.ledger.totals()
 
     # --- extremes and samples -----------------------------------------------------------------
     def _extremes(self, system, z, co: Coeffs, k_term: float, h: float, t_a: float) -> None:

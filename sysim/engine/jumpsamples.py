@@ -1,0 +1,74 @@
+"""Samples inside a range of cycles that is jumped whole, taken in closed form.
+
+A fast-forwarded range in which nothing happens (no watched level, no new extreme: one check of
+all its cycles) is booked in one jump. The samples in it need the state and the cumulative
+energies at their own times. Both are closed forms in the cycle index ``k`` (sysim.engine.cyclemap):
+the state after ``k`` cycles is ``z_k = P^k·z_0 + G·Σ_{l<k} P^l``, and the energy booked up to
+phase ``j`` of cycle ``k`` is, per ledger category (sysim.engine.book.PhaseBook.category_forms),
+
+    E(k, j) = k·Γ_J + α_J·Σ_{m<k} z_m + β_J·Σ_{m<k} z_m² + Γ_j + α_j·z_k + β_j·z_k²
+
+So each sample costs a few closed forms instead of splitting the jump around it, booking the
+phases before it and flushing the ledger (a year recorded every minute has half a million
+samples). The range is then jumped in one piece.
+"""
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+
+from .book import CATEGORIES
+from .cyclemap import powers, range_sums
+from .walk import sample_offset_ns
+
+
+def take_samples(ff, cycles: int) -> None:
+    """Record every sample in the next ``cycles`` whole cycles of the fast-forward ``ff``
+    (sysim.engine.fastforward.FastForward), which were found clear; the trajectory and the
+    ledger are left as they were (the caller jumps the cycles)."""
+    st, walk = ff.st, ff.walk
+    sampler = st.sampler
+    base_ns = walk.elapsed_ns
+    end_ns = base_ns + cycles * ff.cycle_ns
+    rel = sample_offset_ns(sampler, walk.t0)
+    if rel is None or rel >= end_ns:
+        return
+    st.flush_pending()
+    at_start = st.ledger.totals()
+    gam, alp, bet = walk.book.category_forms(ff.A, ff.B)
+    z0 = list(st.z)
+    big_p, big_g = ff.P, ff.G
+    offsets = ff.offsets_ns
+    whole = (gam[:, -1], alp[:, -1], bet[:, -1])
+    try:
+        while rel is not None and rel < end_ns:
+            k, off = divmod(rel - base_ns, ff.cycle_ns)
+            j = bisect.bisect_right(offsets, off) - 1
+            z_k, sum_z, sum_z2 = _cycle_sums(z0, big_p, big_g, k)
+            z_k_arr = np.array(z_k)
+            energy = (k * whole[0] + whole[1] @ sum_z + whole[2] @ sum_z2
+                      + gam[:, j] + alp[:, j] @ z_k_arr + bet[:, j] @ (z_k_arr * z_k_arr))
+            st.base_totals = {c: at_start[c] + e for c, e in zip(CATEGORIES, energy.tolist())}
+            phase = ff.regime.phase(j)
+            z_j = (ff.A[j] * z_k_arr + ff.B[j]).tolist()
+            start_ns = base_ns + k * ff.cycle_ns + offsets[j]
+            st._samples(z_j, phase.co, phase, walk.t0, start_ns, start_ns + int(ff.regime.h_ns[j]))
+            rel = sample_offset_ns(sampler, walk.t0)
+    finally:
+        st.base_totals = None
+
+
+def _cycle_sums(z0, big_p, big_g, k: int) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """Per mode: the state after ``k`` cycles, and the sums of the ``k`` cycle-start states and
+    of their squares (the closed forms of cyclemap.range_sums)."""
+    n = len(z0)
+    sum_z, sum_z2, z_k = np.zeros(n), np.zeros(n), []
+    for i, (zi, p, g) in enumerate(zip(z0, big_p, big_g)):
+        a, s_end = powers(p, k)
+        z_k.append(a * zi + g * s_end)
+        if k:
+            s, t, u, v, q = range_sums(p, k)
+            sum_z[i] = zi * s + g * t
+            sum_z2[i] = zi * zi * q + 2.0 * zi * g * u + g * g * v
+    return z_k, sum_z, sum_z2
