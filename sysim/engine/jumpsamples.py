@@ -37,16 +37,15 @@ def take_samples(ff, cycles: int) -> None:
     st.flush_pending()
     at_start = st.ledger.totals()
     gam, alp, bet = walk.book.category_forms(ff.A, ff.B)
-    z0 = list(st.z)
-    big_p, big_g = ff.P, ff.G
+    sums = _CycleSums(st.z, ff.P, ff.G)
     offsets = ff.offsets_ns
     whole = (gam[:, -1], alp[:, -1], bet[:, -1])
     try:
         while rel is not None and rel < end_ns:
             k, off = divmod(rel - base_ns, ff.cycle_ns)
             j = bisect.bisect_right(offsets, off) - 1
-            z_k, sum_z, sum_z2 = _cycle_sums(z0, big_p, big_g, k)
-            z_k_arr = np.array(z_k)
+            sums.advance_to(k)
+            z_k_arr, sum_z, sum_z2 = np.array(sums.z), np.array(sums.sum_z), np.array(sums.sum_z2)
             energy = (k * whole[0] + whole[1] @ sum_z + whole[2] @ sum_z2
                       + gam[:, j] + alp[:, j] @ z_k_arr + bet[:, j] @ (z_k_arr * z_k_arr))
             st.base_totals = {c: at_start[c] + e for c, e in zip(CATEGORIES, energy.tolist())}
@@ -59,16 +58,27 @@ def take_samples(ff, cycles: int) -> None:
         st.base_totals = None
 
 
-def _cycle_sums(z0, big_p, big_g, k: int) -> tuple[list[float], np.ndarray, np.ndarray]:
-    """Per mode: the state after ``k`` cycles, and the sums of the ``k`` cycle-start states and
-    of their squares (the closed forms of cyclemap.range_sums)."""
-    n = len(z0)
-    sum_z, sum_z2, z_k = np.zeros(n), np.zeros(n), []
-    for i, (zi, p, g) in enumerate(zip(z0, big_p, big_g)):
-        a, s_end = powers(p, k)
-        z_k.append(a * zi + g * s_end)
-        if k:
-            s, t, u, v, q = range_sums(p, k)
-            sum_z[i] = zi * s + g * t
-            sum_z2[i] = zi * zi * q + 2.0 * zi * g * u + g * g * v
-    return z_k, sum_z, sum_z2
+class _CycleSums:
+    """Per mode, the state after ``k`` cycles of the map ``z ← P·z + G`` and the sums of the
+    ``k`` cycle-start states and of their squares, carried forward from one sample's cycle to
+    the next (cyclemap.powers and range_sums over the cycles in between: samples a fixed time
+    apart are the same few cycle counts apart, whose sums are cached)."""
+
+    def __init__(self, z0, big_p, big_g):
+        self.k = 0
+        self.z = list(z0)
+        self.sum_z = [0.0] * len(self.z)
+        self.sum_z2 = [0.0] * len(self.z)
+        self.big_p, self.big_g = big_p, big_g
+
+    def advance_to(self, k: int) -> None:
+        steps = k - self.k
+        if steps <= 0:
+            return
+        for i, (zi, p, g) in enumerate(zip(self.z, self.big_p, self.big_g)):
+            s, t, u, v, q = range_sums(p, steps)
+            self.sum_z[i] += zi * s + g * t
+            self.sum_z2[i] += zi * zi * q + 2.0 * zi * g * u + g * g * v
+            a, s_end = powers(p, steps)
+            self.z[i] = a * zi + g * s_end
+        self.k = k
