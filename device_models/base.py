@@ -90,6 +90,11 @@ class StorageModel(ABC):
     def trace_values(self, z) -> list[float]:
         return []
 
+    def row_values(self, z) -> tuple[float, float, list[float]]:
+        """``(state_of_charge, stored_energy (J), trace_values)`` of a sample row, which a model
+        may work out from one evaluation of its node voltages."""
+        return self.state_of_charge(z), self.stored_energy(z), self.trace_values(z)
+
     def describe(self) -> str:
         return type(self).__name__
 
@@ -175,6 +180,10 @@ class IdenticalPack(StorageModel):
 
     def trace_values(self, z):
         return self.cell.trace_values(z)
+
+    def row_values(self, z):
+        soc, stored, trace = self.cell.row_values(z)
+        return soc, self.series * self.parallel * stored, trace
 
     def describe(self) -> str:
         return f"{self.series}s{self.parallel}p pack of {self.cell.describe()}"

@@ -269,7 +269,10 @@ class Supercap(StorageModel):
         return self._energy_at_knot[j] + 0.5 * self._pieces[j].capacitance * (v * v - v0 * v0)
 
     def stored_energy(self, z) -> float:
-        x = self.node_voltages(z)
+        return self._stored_at(self.node_voltages(z))
+
+    def _stored_at(self, x) -> float:
+        """Stored energy (J) at capacitor voltages ``x`` (node first)."""
         return self.main_energy(float(x[0]), self._piece) + self._anchor + 0.5 * sum(b.capacitance * v * v for b, v in zip(self._branches, x[1:]))
 
     def breakpoints(self, z) -> list[Breakpoint]:
@@ -308,10 +311,18 @@ class Supercap(StorageModel):
         return self._switch(x, change)
 
     def state_of_charge(self, z) -> float:
+        return self._soc_of(self.stored_energy(z))
+
+    def _soc_of(self, stored_J: float) -> float:
         if not self.v_max:
             return float("nan")
         full = self.main_energy(self.v_max) + 0.5 * sum(b.capacitance for b in self._branches) * self.v_max ** 2
-        return self.stored_energy(z) / full
+        return stored_J / full
+
+    def row_values(self, z) -> tuple[float, float, list[float]]:
+        x = self.node_voltages(z)
+        stored = self._stored_at(x)
+        return self._soc_of(stored), stored, [float(v) for v in x[1:]]
 
     def trace_columns(self) -> list[str]:
         return [f"branch{k}_V" for k in range(1, len(self.params.branches) + 1)]

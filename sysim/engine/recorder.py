@@ -98,12 +98,13 @@ class Recorder:
         for d, i in zip(draws, currents):
             if d.owner in per_owner:
                 per_owner[d.owner] += i
-        row = [t, _out(system.outputs[0], z, current), current, stepper.model.state_of_charge(z),
-               stepper.model.stored_energy(z), totals["harvested"], totals["to_loads"], totals["lost"]]
+        soc, stored_J, trace = stepper.model.row_values(z)
+        row = [t, _out(system.outputs[0], z, current), current, soc, stored_J,
+               totals["harvested"], totals["to_loads"], totals["lost"]]
         row += self.state_values(t)
         if self.cell_count > 1:
             row += [_out(system.outputs[k], z, current) for k in system.cell_outputs]
-        row += stepper.model.trace_values(z)
+        row += trace
         row += [per_owner[name] for name in self.components]
         self._append(row)
         self.last_time = t
