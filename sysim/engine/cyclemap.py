@@ -39,6 +39,20 @@ def after_cycles(z, big_p, big_g, k: int) -> list[float]:
     return out
 
 
+def state_sums(z, big_p, big_g, count: int) -> tuple[list[float], list[float], list[float]]:
+    """Per mode, over ``count`` cycles of ``z ← P·z + G`` from ``z``: the sums of the cycle-start
+    states and of their squares (``z·s + G·t`` and ``z²·q + 2·z·G·u + G²·v``, range_sums), and
+    the state after them."""
+    sum_z, sum_z2, z_end = [], [], []
+    for zi, p, g in zip(z, big_p, big_g):
+        s, t, u, v, q = range_sums(p, count)
+        sum_z.append(zi * s + g * t)
+        sum_z2.append(zi * zi * q + 2.0 * zi * g * u + g * g * v)
+        a, s_end = powers(p, count)
+        z_end.append(a * zi + g * s_end)
+    return sum_z, sum_z2, z_end
+
+
 def cycle_weights(p, phi):
     """``(W, P)`` for a cycle of phases with per-mode decays ``p`` and forcing gains ``phi``
     (phases × modes, numpy): ``W_j = φ_j·Π_{l>j} p_l`` carries phase j's forcing to the cycle's

@@ -29,9 +29,9 @@ import math
 import numpy as np
 
 from .crossing import SegmentView
-from .cyclemap import after_cycles, powers, range_sums
-from .schedule import NS_PER_S
+from .cyclemap import after_cycles, powers, state_sums
 from .jumpsamples import take_samples
+from .schedule import NS_PER_S
 from .walk import sample_offset_ns
 
 _TOL = 1e-12  # V: differences below this are not worth stepping for
@@ -335,15 +335,8 @@ def cycle_phase_sums(big_a: np.ndarray, big_b: np.ndarray, big_p, big_g, z, coun
     if count == 1:  # (a charging ramp's stretches are often one cycle)
         starts = big_a * np.asarray(z) + big_b
         return starts[:-1], starts[:-1] * starts[:-1], starts[-1].tolist()
-    n = len(z)
-    sum_z, sum_z2, z_end = np.empty(n), np.empty(n), []
-    for i in range(n):
-        p, g, zi = big_p[i], big_g[i], z[i]
-        s, t, u, v, q = range_sums(p, count)
-        sum_z[i] = zi * s + g * t
-        sum_z2[i] = zi * zi * q + 2.0 * zi * g * u + g * g * v
-        a, s_end = powers(p, count)
-        z_end.append(a * zi + g * s_end)
+    sums, sums2, z_end = state_sums(z, big_p, big_g, count)
+    sum_z, sum_z2 = np.array(sums), np.array(sums2)
     a_j, b_j = big_a[:-1], big_b[:-1]
     return (a_j * sum_z + count * b_j, a_j * a_j * sum_z2 + 2.0 * a_j * b_j * sum_z + count * b_j * b_j,
             z_end)

@@ -19,7 +19,7 @@ import bisect
 import numpy as np
 
 from .book import CATEGORIES
-from .cyclemap import powers, range_sums
+from .cyclemap import state_sums
 from .walk import sample_offset_ns
 
 
@@ -72,13 +72,9 @@ class _CycleSums:
         self.big_p, self.big_g = big_p, big_g
 
     def advance_to(self, k: int) -> None:
-        steps = k - self.k
-        if steps <= 0:
+        if k <= self.k:
             return
-        for i, (zi, p, g) in enumerate(zip(self.z, self.big_p, self.big_g)):
-            s, t, u, v, q = range_sums(p, steps)
-            self.sum_z[i] += zi * s + g * t
-            self.sum_z2[i] += zi * zi * q + 2.0 * zi * g * u + g * g * v
-            a, s_end = powers(p, steps)
-            self.z[i] = a * zi + g * s_end
+        sums, sums2, self.z = state_sums(self.z, self.big_p, self.big_g, k - self.k)
+        self.sum_z = [a + b for a, b in zip(self.sum_z, sums)]
+        self.sum_z2 = [a + b for a, b in zip(self.sum_z2, sums2)]
         self.k = k
