@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .draws import account_category
-from .ledger import Ledger
+from .ledger import CATEGORIES, Ledger
 from .regime import Regime
 
 
@@ -108,9 +108,8 @@ class PhaseBook:
             lst[:] = zero  # in place: the kernel holds these lists
         self.jumped = None
 
-
     def category_forms(self, big_a: np.ndarray, big_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The energy per ledger category (rows: :data:`CATEGORIES`) that this book books for
+        """The energy per ledger category (rows: ledger.CATEGORIES) that this book books for
         phases ``0..j-1`` of a cycle that starts in state ``z``, as ``Γ_j + α_j·z + β_j·z²``
         (per mode), for every ``j`` from 0 to the cycle's ``J`` phases: ``(Γ, α, β)`` of shapes
         ``(3, J+1)``, ``(3, J+1, n)``, ``(3, J+1, n)``. The flush above is linear in each phase's
@@ -145,9 +144,6 @@ class PhaseBook:
         bet[:, 1:] = np.cumsum(m2 * a_j * a_j, axis=1)
         return gam, alp, bet
 
-
-#: the ledger categories of a sample row's cumulative columns (Ledger.totals)
-CATEGORIES = ("harvested", "to_loads", "lost")
 
 _ACCOUNTS: dict[int, tuple] = {}
 _TABLES: dict[tuple, tuple] = {}

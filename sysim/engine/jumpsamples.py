@@ -18,8 +18,8 @@ import bisect
 
 import numpy as np
 
-from .book import CATEGORIES
 from .cyclemap import state_sums
+from .ledger import CATEGORIES
 from .walk import sample_offset_ns
 
 
@@ -34,8 +34,7 @@ def take_samples(ff, cycles: int) -> None:
     rel = sample_offset_ns(sampler, walk.t0)
     if rel is None or rel >= end_ns:
         return
-    st.flush_pending()
-    at_start = st.ledger.totals()
+    at_start = st.ledger_totals()
     gam, alp, bet = walk.book.category_forms(ff.A, ff.B)
     sums = _CycleSums(st.z, ff.P, ff.G)
     offsets = ff.offsets_ns

@@ -17,6 +17,9 @@ from collections import defaultdict
 
 from .draws import account_category
 
+#: the categories that Ledger.totals sums (a sample row's cumulative energy columns)
+CATEGORIES = ("harvested", "to_loads", "lost")
+
 _CATEGORIES: dict[str, str] = {}
 
 
@@ -42,7 +45,7 @@ class Ledger:
 
     def totals(self) -> dict[str, float]:
         """Per category, in one pass (every sample row reads them)."""
-        parts: dict[str, list[float]] = {"harvested": [], "to_loads": [], "lost": []}
+        parts: dict[str, list[float]] = {c: [] for c in CATEGORIES}
         for k, v in self.accounts.items():
             part = parts.get(_category(k))
             if part is not None:
