@@ -141,7 +141,7 @@ def weather_light(path: str, start: dt.datetime | None, duration_s: float, tilt_
     # (a TMY file takes each month from a different year)
     first = starts_local[0].to_pydatetime()
     start = start or first
-    t_year = np.asarray([_seconds_into_year(s.to_pydatetime()) for s in starts_local])
+    t_year = _seconds_into_year_array(starts_local)
     start_in_year = _seconds_into_year(start)
     if n >= YEAR_HOURS:
         # a typical year: it repeats, so any start date maps onto it
@@ -174,6 +174,19 @@ def weather_light(path: str, start: dt.datetime | None, duration_s: float, tilt_
         inside[keep_first[-1]] = True
     times = np.maximum(times[inside], 0.0)
     return LightSeries(times, poa_global[inside], t_cell_C[inside] + 273.15, "sun").merged()
+
+
+#: days before each month's first on a 365-day calendar
+_DAYS_BEFORE_MONTH = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30])
+
+
+def _seconds_into_year_array(times) -> np.ndarray:
+    """:func:`_seconds_into_year` of every entry of a (naive) pandas DatetimeIndex, at once."""
+    month, day = np.asarray(times.month), np.asarray(times.day)
+    leap_day = (month == 2) & (day == 29)  # folded onto Mar 1, as in _seconds_into_year
+    days = _DAYS_BEFORE_MONTH[month - 1] + np.where(leap_day, 28, day) - 1 + leap_day
+    return days * 86400.0 + np.asarray(times.hour) * 3600.0 + np.asarray(times.minute) * 60.0 \
+        + np.asarray(times.second, dtype=float)
 
 
 def _seconds_into_year(t: dt.datetime) -> float:

@@ -132,6 +132,18 @@ def test_weather_file_tmy3_and_epw_give_the_same_plane_of_array_light(tmp_path):
     assert a.temperature_K.max() > max(float(r[31]) for r in rows) + 273.15 + 5
 
 
+def test_weather_hours_map_onto_a_365_day_year_with_feb_29_folded_onto_mar_1():
+    import pandas as pd
+    from harvesters.weather import _seconds_into_year, _seconds_into_year_array
+
+    hours = pd.DatetimeIndex(["2024-01-01 00:00", "2024-02-28 23:00", "2024-02-29 12:00", "2024-03-01 12:00",
+                              "2024-12-31 23:30", "2023-07-04 06:15:30"])
+    expected = [0.0, 58 * 86400.0 + 23 * 3600.0, 59 * 86400.0 + 12 * 3600.0, 59 * 86400.0 + 12 * 3600.0,
+                364 * 86400.0 + 23.5 * 3600.0, 184 * 86400.0 + 6 * 3600.0 + 15 * 60.0 + 30.0]
+    assert _seconds_into_year_array(hours).tolist() == expected
+    assert [_seconds_into_year(h.to_pydatetime()) for h in hours] == expected
+
+
 def test_weather_file_must_cover_the_run(tmp_path):
     with pytest.raises(sysim.errors.InputFileError, match="covers"):
         weather_light(str(TMY3), dt.datetime(2026, 6, 10), 10 * 86400.0, 0.0, math.pi)
