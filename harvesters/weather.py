@@ -181,17 +181,17 @@ _DAYS_BEFORE_MONTH = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30])
 
 
 def _seconds_into_year_array(times) -> np.ndarray:
-    """:func:`_seconds_into_year` of every entry of a (naive) pandas DatetimeIndex, at once."""
+    """Seconds since Jan 1 00:00 on a 365-day calendar (Feb 29 folded onto Mar 1) of every entry
+    of a (naive) pandas DatetimeIndex."""
     month, day = np.asarray(times.month), np.asarray(times.day)
-    leap_day = (month == 2) & (day == 29)  # folded onto Mar 1, as in _seconds_into_year
+    leap_day = (month == 2) & (day == 29)
     days = _DAYS_BEFORE_MONTH[month - 1] + np.where(leap_day, 28, day) - 1 + leap_day
     return days * 86400.0 + np.asarray(times.hour) * 3600.0 + np.asarray(times.minute) * 60.0 \
         + np.asarray(times.second, dtype=float)
 
 
 def _seconds_into_year(t: dt.datetime) -> float:
-    """Seconds since Jan 1 00:00 on a 365-day calendar (Feb 29 folded onto Mar 1)."""
-    day = (dt.date(2001, t.month, min(t.day, 28 if t.month == 2 else t.day)) - dt.date(2001, 1, 1)).days
-    if t.month == 2 and t.day == 29:
-        day += 1
-    return day * 86400.0 + t.hour * 3600.0 + t.minute * 60.0 + t.second
+    """:func:`_seconds_into_year_array` of one time."""
+    import pandas as pd
+
+    return float(_seconds_into_year_array(pd.DatetimeIndex([t]))[0])
