@@ -6,6 +6,7 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from sysim.engine.walk import Watch, phase_limits, watched_outputs
 
@@ -46,3 +47,21 @@ def test_a_new_watch_list_gets_its_own_limits_and_the_same_list_the_same():
     # the same list with another output set: the tap has no watch, so no limit
     lo, hi = phase_limits(system, [0, 1], second, current)
     assert np.allclose(hi[0], 3.4) and math.isinf(hi[1][0]) and math.isinf(lo[1][0])
+
+
+def test_watched_levels_margin_is_the_drop_of_the_largest_phase_total_not_channels_times_the_largest():
+    # A 0.5 Ω store with three channels over four phases. The margin of a watch that sees the
+    # current is R·max over phases of Σ|I| (here phase 2: 0.05 + 0.01 = 0.06 A) with 10 % headroom
+    # = 0.033 V; the largest single current times the channel count would be 0.5·0.05·3 = 0.075 V
+    # (a LoRa node's 78-channel table had 2.2 V of margin and every stretch was cut near a level).
+    from sysim.engine.levels import DROP_HEADROOM, watched_levels
+    terminal = SimpleNamespace(c=(1.0,), d=-0.5, f=0.0)
+    stepper = SimpleNamespace(system=SimpleNamespace(outputs=[terminal], series_resistance=0.5))
+    currents = np.array([[0.001, 0.0, 0.05, 0.0],
+                         [0.0, 0.02, 0.01, 0.0],
+                         [0.0, 0.0, 0.0, -0.004]])  # A (+ = discharge) per channel × phase
+    watches = [Watch(0, 1.9, "falling", ("brown-out",), True), Watch(0, 3.3, "rising", ("ov",), False)]
+    levels = watched_levels(stepper, SimpleNamespace(channels=(None,) * 3), watches, 3.0, currents)
+    assert DROP_HEADROOM == 1.1
+    assert levels[0][0] == 1.9 and levels[0][1] == pytest.approx(0.5 * 0.06 * 1.1, rel=1e-12)
+    assert levels[1] == (3.3, 0.0)  # a watch on the internal voltage has no drop

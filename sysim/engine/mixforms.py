@@ -126,12 +126,11 @@ class MixForms:
         return math.fsum(total) + self.f
 
     def largest_current(self, volts: list[float]) -> float:
-        """Largest magnitude of one channel's current in any phase (A), given the
-        :meth:`mix_voltages` at the voltage of interest."""
+        """Largest over the mixes of the sum of their channels' current magnitudes (A), given the
+        :meth:`mix_voltages` at the voltage of interest (sysim.engine.levels' margin)."""
         largest = 0.0
         for v, members in zip(volts, self.members):
-            for i, pw in members:
-                largest = max(largest, abs(i + pw / v if pw else i))
+            largest = max(largest, sum(abs(i + pw / v if pw else i) for i, pw in members))
         return largest
 
 
