@@ -78,3 +78,24 @@ def test_led_next_to_a_constant_power_load_sits_on_the_upper_operating_point():
     # a source that cannot deliver collapses to the maximum-power point instead of 0 V
     _, total = terminal_currents((led, load_draw("p", power_W=5.0)), 3.0, 1.0)
     assert 0.5 < 3.0 - total < 2.0
+
+
+@pytest.mark.parametrize("e_open, r, power_W, source_A", [
+    (3.0, 1.0, 10e-3, 0.0),      # discharging: the terminal sits below E
+    (2.2, 0.2, 0.0, -40e-3),     # a source stronger than the LED: the terminal sits above E
+    (3.3, 0.5, 6e-3, -2e-3),     # both, net discharge
+])
+def test_terminal_voltage_bracketed_at_the_esr_drop_is_the_upper_root(e_open, r, power_W, source_A):
+    # The solver brackets the terminal between E and twice the ESR drop at E; the root must be the
+    # same upper root a search over the whole positive axis finds (to Brent's 1e-12 tolerance).
+    from sysim.engine.freeze import _terminal_voltage
+    from loads.led import LedModel
+    led = LedModel(I_S, N, R_TOTAL)
+    v = _terminal_voltage(e_open, r, source_A, power_W, (led,))
+
+    def residual(x):
+        return x - e_open + r * (source_A + power_W / x + led(x))
+    assert abs(residual(v)) <= 1e-11
+    grid = np.linspace(v + 1e-9, 2.0 * e_open + 1.0, 2000)
+    assert all(residual(x) > 0.0 for x in grid)  # no root above: v is the upper one
+    assert (v < e_open) == (source_A + power_W / v + led(v) > 0.0)

@@ -61,6 +61,17 @@ def _terminal_voltage(e_open, r, i_const, power, functions) -> float:
         current = i_const + power / v + sum(f(v) for f in functions)
         return v - e_open + r * current
 
+    # The terminal sits within the ESR drop of E: bracket it between E and twice the drop at E.
+    # Below E the residual is convex when it rises again (constant power), and a bracket with its
+    # right end where the residual is positive holds the upper root only.
+    if e_open > _V_FLOOR and r > 0.0:
+        at_e = residual(e_open)
+        if at_e == 0.0:
+            return e_open
+        far = e_open - 2.0 * at_e
+        if far > _V_FLOOR and (residual(far) > 0.0) != (at_e > 0.0):
+            lo, hi = (far, e_open) if at_e > 0.0 else (e_open, far)
+            return brentq(residual, lo, hi, xtol=1e-12, rtol=1e-12)
     hi = max(e_open, _V_FLOOR) * 2.0 + 1.0
     lo = _V_FLOOR
     while residual(hi) < 0.0:

@@ -307,6 +307,8 @@ _CHANNELS: dict[int, tuple] = {}
 #: per (channels, member, R) of a table of constant currents and powers: (channels, member, the
 #: constant currents, R·I_c and 4·R·P per phase, the members' powers)
 _POWER_PARTS: dict[tuple, tuple] = {}
+#: per (channels, member) by identity: (channels, member, what :func:`_mix_groups` returns)
+_MIX_GROUPS: dict[tuple, tuple] = {}
 
 
 def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_series: float) -> np.ndarray:
@@ -337,18 +339,43 @@ def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_s
         _, _, constant, r_i_const, four_r_power, member_power = parts
         v = _terminal_voltage(e_open, r_series, r_i_const, four_r_power)
         return constant + member_power / v
-    currents = member * linear_i[:, None]
-    # voltage-dependent draws: solve each distinct phase mix once
-    mixes: dict[tuple, tuple] = {}
-    for j in range(member.shape[1]):
-        key = tuple(member[:, j])
-        if key not in mixes:
-            present = tuple(channels[c] for c in range(len(channels)) if member[c, j])
-            mixes[key] = terminal_currents(present, e_open, r_series)[0]
-        present_idx = [c for c in range(len(channels)) if member[c, j]]
-        for c, i in zip(present_idx, mixes[key]):
-            currents[c, j] = i
+    # voltage-dependent draws: the phases whose mix has none take the quadratic of all phases at
+    # once; each distinct mix with one is solved once and written to all its phases
+    constant, phase_i_const, phase_power, member_power, groups = _mix_groups(channels, member, linear_i, power)
+    v = _terminal_voltage(e_open, r_series, r_series * phase_i_const, 4.0 * r_series * phase_power)
+    currents = constant + member_power / v
+    for present, rows, cols in groups:
+        currents[rows, cols] = np.array(terminal_currents(present, e_open, r_series)[0])[:, None]
     return currents
+
+
+def _mix_groups(channels: tuple[Draw, ...], member: np.ndarray, linear_i: np.ndarray, power: np.ndarray) -> tuple:
+    """A table's phases split by whether their mix holds a voltage-dependent draw. For those
+    without: the constant currents (channels × phases), each phase's total constant current and
+    power, and the members' powers, zero in the columns of the others. For those with: per
+    distinct mix, its draws and the row (channel, a column vector) and column (phase) indices it
+    covers. Kept per (channels, member) by identity: a LoRa node's table has 245 phases over 78
+    channels, and the stretch planner and the samples inside a stretch solve it at many voltages."""
+    key = (id(channels), id(member))
+    hit = _MIX_GROUPS.get(key)
+    if hit is not None and hit[0] is channels and hit[1] is member:
+        return hit[2]
+    functional = np.array([d.current_of_voltage is not None for d in channels], dtype=bool)
+    plain = ~(member[functional] != 0).any(axis=0)
+    phases_of: dict[tuple, list[int]] = {}
+    for j in np.flatnonzero(~plain).tolist():
+        phases_of.setdefault(tuple(member[:, j]), []).append(j)
+    groups = []
+    for mix, cols in phases_of.items():
+        rows = [c for c in range(len(channels)) if mix[c]]
+        groups.append((tuple(channels[c] for c in rows), np.array(rows)[:, None], np.array(cols)))
+    plain_member = member * plain
+    parts = (plain_member * linear_i[:, None], linear_i @ plain_member, power @ plain_member,
+             plain_member * power[:, None], groups)
+    if len(_MIX_GROUPS) >= 64:
+        _MIX_GROUPS.clear()
+    _MIX_GROUPS[key] = (channels, member, parts)
+    return parts
 
 
 def _terminal_voltage(e_open: float, r: float, r_i_const: np.ndarray, four_r_power: np.ndarray) -> np.ndarray:
