@@ -17,10 +17,12 @@ I(E) over [E0, E1], and Simpson's rule on 1/I gives it to fourth order,
 whenever the three values share a sign).
 
 A stretch is accepted when (a) constant-power draws are present and the internal voltage moves by
-at most ``POWER_TOLERANCE_REL`` of its value (their current is P/V), (b) every draw's current at
-``E1`` is within ``CURRENT_TOLERANCE_REL`` of its current at ``E0`` and its curvature over the
+at most ``POWER_TOLERANCE_REL`` of its value (their current is P/V), (b) the phases' currents at
+``E1`` differ from those at ``E0`` by at most ``CURRENT_TOLERANCE_REL`` and their curvature over the
 stretch, ``|I(E_mid) - (I(E0) + I(E1))/2|``, the midpoint rule's own error term, is within
-``CURVATURE_TOLERANCE_REL`` (steep or kinked sources: a PV cell at its knee, an LED), and (c) the corrected currents move the voltage about as the
+``CURVATURE_TOLERANCE_REL`` (steep or kinked sources: a PV cell at its knee, an LED), both as
+charges over one pass of the phases (each phase weighted by its length) relative to the charge the
+draws move, and (c) the corrected currents move the voltage about as the
 predictor did (within ``CONSISTENCY_REL`` of the predicted change; otherwise a source whose current
 vanishes inside the band would be frozen on the wrong side of its equilibrium). The midpoint rule's
 error then scales with the square of those tolerances. Stretches are whole duty cycles when a
@@ -42,10 +44,11 @@ from .regime import Regime, _currents
 from .schedule import NS_PER_S, PhaseTable, to_ns
 from .segment import step_state
 
-#: largest change of the draws' currents across one stretch, relative to the largest current
+#: largest change of the draws' charge over one pass of the phases across a stretch, relative to it
 CURRENT_TOLERANCE_REL = 0.05
-#: largest curvature of the currents over a stretch, |I(E_mid) - (I(E0) + I(E1))/2|, relative to the
-#: largest current: this is the midpoint rule's own error term, so it bounds the charge error
+#: largest curvature of the currents over a stretch, |I(E_mid) - (I(E0) + I(E1))/2|, as a charge
+#: over one pass of the phases relative to the draws' charge: the midpoint rule's own error term,
+#: so it bounds the charge error
 CURVATURE_TOLERANCE_REL = 1e-4
 #: currents below this count as this much when judging (a) and (b): near an equilibrium (a PV cell
 #: at its open-circuit voltage) relative tests would shrink stretches without end, while the charge
@@ -83,6 +86,9 @@ class _Acceptance:
         self.functional = table.draws_functional
         if self.functional:
             self.i0 = _currents(table.channels, table.member, e0, r_series).sum(axis=0)
+            h_s = np.asarray(table.h_ns, dtype=float) / NS_PER_S
+            self.weights = h_s if np.isfinite(h_s).all() and h_s.sum() > 0.0 else np.ones(len(h_s))
+            self.span = float(self.weights.sum())
 
     def ok_array(self, e1: np.ndarray) -> np.ndarray:
         """:meth:`ok` for an array of end voltages, for tables without voltage-dependent draws."""
@@ -105,12 +111,17 @@ class _Acceptance:
                 return False
         if not self.functional:
             return True
+        # charges over one pass of the phases (A·s): what the frozen currents get wrong moves
+        # the voltage, so the changes are weighed by each phase's length against the charge the
+        # draws move, not against the largest current (a logger's 8 mA pulse let a PV cell's
+        # current swing by 0.3 mA unseen, and the store drifted 14 mV below its balance)
+        w = self.weights
         i1 = _currents(self.table.channels, self.table.member, e1, self.r).sum(axis=0)
-        scale = max(float(np.max(np.abs(self.i0))), float(np.max(np.abs(i1))), CURRENT_FLOOR_A)
-        if float(np.max(np.abs(i1 - self.i0))) > CURRENT_TOLERANCE_REL * scale:
+        scale = max(float(w @ np.maximum(np.abs(self.i0), np.abs(i1))), CURRENT_FLOOR_A * self.span)
+        if float(w @ np.abs(i1 - self.i0)) > CURRENT_TOLERANCE_REL * scale:
             return False
         i_mid = _currents(self.table.channels, self.table.member, 0.5 * (self.e0 + e1), self.r).sum(axis=0)
-        return float(np.max(np.abs(i_mid - 0.5 * (self.i0 + i1)))) <= CURVATURE_TOLERANCE_REL * scale
+        return float(w @ np.abs(i_mid - 0.5 * (self.i0 + i1))) <= CURVATURE_TOLERANCE_REL * scale
 
 
 def frozen(stepper, table: PhaseTable, e0: float, e1: float, base: Regime | None = None) -> Regime:
