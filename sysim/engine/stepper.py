@@ -51,6 +51,10 @@ class Stepper:
         #: relative voltage change allowed over a stretch with frozen power draws (None: the
         #: engine default, sysim.engine.freeze.POWER_TOLERANCE_REL)
         self.power_tolerance: float | None = None
+        #: the length (s) of the last stretch cut shorter than its phase by the tolerances of
+        #: voltage-dependent draws, None once a whole phase passes (sysim.engine.stretch: the next
+        #: stretch goes straight to one segment and starts its search there)
+        self.short_segment_s: float | None = None
         self._last_regime: tuple | None = None
         self._endless_regimes: dict[int, tuple] = {}  # per endless table of constant currents
         self._table_regimes: dict[int, tuple] = {}    # per table: a regime to share coefficients with

@@ -170,6 +170,8 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
     predictor = stepper.regime_for(table, e_open=e0)
     levels = watched_levels(stepper, table, watches, e0, predictor.currents)
     accept = _Acceptance(table, e0, system.series_resistance, levels, stepper.power_tolerance)
+    if table.cycle_s is not None and _still_short(stepper, table):
+        return _one_segment(stepper, table.first_phase(), min(stop, stepper.t + int(table.h_ns[0]) / NS_PER_S), e0, levels)
     if table.cycle_s is not None:
         k_max = int((stop - stepper.t) // table.cycle_s) if math.isfinite(stop) else 10 ** 12
         maps_a, maps_b = predictor.start_maps()
@@ -214,23 +216,55 @@ def plan(stepper, table: PhaseTable, stop: float, watches=()) -> tuple[Regime, f
     return _one_segment(stepper, table, stop, e0, levels)
 
 
+def _still_short(stepper, table: PhaseTable) -> bool:
+    """Whether the last stretch was one segment cut to under a quarter of this table's cycle by
+    the tolerances of voltage-dependent draws: a PV cell wired to the store relaxes towards its
+    operating point with a time constant of seconds, and every stretch of a sunny hour is then
+    such a segment; whole cycles and runs of phases (a few closed-form passes each) are not tried
+    again until one segment passes a whole phase."""
+    short = stepper.short_segment_s
+    return short is not None and table.draws_functional and 4.0 * short < table.cycle_s
+
+
 def _one_segment(stepper, single: PhaseTable, stop, e0, levels=()):
     system, z = stepper.system, stepper.z
     accept = _Acceptance(single, e0, system.series_resistance, levels, stepper.power_tolerance)
     h_full = stop - stepper.t
     pred_current = float(stepper.regime_for(single, e_open=e0).current[0])
     h = h_full
-    if not accept.ok(_open_after(system, z, h, pred_current)):
-        # bisection on log h: the accepted length is found to 1 % in a few dozen closed forms
+
+    def ok(length: float) -> bool:
+        return accept.ok(_open_after(system, z, length, pred_current))
+
+    if not ok(h):
+        # bisection on log h: the accepted length is found to 1 % in a few dozen closed forms,
+        # in about eight from the last short stretch's length (a bracket of a factor 2 around it)
         lo, hi = max(h_full * 1e-12, 1e-9), h_full
-        if accept.ok(_open_after(system, z, lo, pred_current)):
+        lo_ok = False
+        guess = stepper.short_segment_s
+        if guess is not None and lo < guess < hi:
+            if ok(guess):
+                lo, lo_ok = guess, True
+                if 2.0 * guess < hi:
+                    if ok(2.0 * guess):
+                        lo = 2.0 * guess
+                    else:
+                        hi = 2.0 * guess
+            else:
+                hi = guess
+                if 0.5 * guess > lo and ok(0.5 * guess):
+                    lo, lo_ok = 0.5 * guess, True
+        if lo_ok or ok(lo):
             while hi / lo > 1.01:
                 mid = math.sqrt(lo * hi)
-                if accept.ok(_open_after(system, z, mid, pred_current)):
+                if ok(mid):
                     lo = mid
                 else:
                     hi = mid
         h = max(to_ns(lo) / NS_PER_S, 1e-9)
+        stepper.short_segment_s = h
+    else:
+        stepper.short_segment_s = None
     for _ in range(_MAX_HALVINGS):
         e1 = _open_after(system, z, h, pred_current)
         regime = _solve(stepper, single, e0, e1, lambda r, h=h: _open_after(system, z, h, float(r.current[0])))
