@@ -304,11 +304,10 @@ class Regime:
 #: constant currents, powers, no voltage-dependent draw); one table's channels serve the predictor,
 #: both frozen passes and the hold factor of a stretch
 _CHANNELS: dict[int, tuple] = {}
-#: per (channels, member, R) of a table of constant currents and powers: (channels, member, the
-#: constant currents, R·I_c and 4·R·P per phase, the members' powers)
-_POWER_PARTS: dict[tuple, tuple] = {}
-#: per (channels, member) by identity: (channels, member, what :func:`_mix_groups` returns)
-_MIX_GROUPS: dict[tuple, tuple] = {}
+#: per (channels, member, R) by identity and value: (channels, member, what :func:`_table_parts`
+#: returns); the predictor, both frozen passes, the hold factor and the samples inside a stretch
+#: solve one table at many voltages
+_TABLE_PARTS: dict[tuple, tuple] = {}
 
 
 def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_series: float) -> np.ndarray:
@@ -326,55 +325,45 @@ def _currents(channels: tuple[Draw, ...], member: np.ndarray, e_open: float, r_s
     _, linear, linear_i, power, no_functions = info
     if linear:
         return member * linear_i[:, None]
-    if no_functions:
-        # the predictor, both frozen passes and the hold factor of a stretch solve the same table
-        # at other voltages: its voltage-independent parts are kept per (channels, member, R)
-        key = (id(channels), id(member), r_series)
-        parts = _POWER_PARTS.get(key)
-        if parts is None or parts[0] is not channels or parts[1] is not member:
-            if len(_POWER_PARTS) >= 64:
-                _POWER_PARTS.clear()
-            parts = _POWER_PARTS[key] = (channels, member, member * linear_i[:, None], r_series * (linear_i @ member),
-                                         4.0 * r_series * (power @ member), member * power[:, None])
-        _, _, constant, r_i_const, four_r_power, member_power = parts
-        v = _terminal_voltage(e_open, r_series, r_i_const, four_r_power)
-        return constant + member_power / v
-    # voltage-dependent draws: the phases whose mix has none take the quadratic of all phases at
-    # once; each distinct mix with one is solved once and written to all its phases
-    constant, phase_i_const, phase_power, member_power, groups = _mix_groups(channels, member, linear_i, power)
-    v = _terminal_voltage(e_open, r_series, r_series * phase_i_const, 4.0 * r_series * phase_power)
+    # the phases whose mix has no voltage-dependent draw take the quadratic of all phases at once;
+    # each distinct mix with one is solved once and written to all its phases
+    constant, r_i_const, four_r_power, member_power, groups = _table_parts(channels, member, linear_i, power,
+                                                                           no_functions, r_series)
+    v = _terminal_voltage(e_open, r_series, r_i_const, four_r_power)
     currents = constant + member_power / v
     for present, rows, cols in groups:
         currents[rows, cols] = np.array(terminal_currents(present, e_open, r_series)[0])[:, None]
     return currents
 
 
-def _mix_groups(channels: tuple[Draw, ...], member: np.ndarray, linear_i: np.ndarray, power: np.ndarray) -> tuple:
+def _table_parts(channels: tuple[Draw, ...], member: np.ndarray, linear_i: np.ndarray, power: np.ndarray,
+                 no_functions: bool, r_series: float) -> tuple:
     """A table's phases split by whether their mix holds a voltage-dependent draw. For those
-    without: the constant currents (channels × phases), each phase's total constant current and
-    power, and the members' powers, zero in the columns of the others. For those with: per
-    distinct mix, its draws and the row (channel, a column vector) and column (phase) indices it
-    covers. Kept per (channels, member) by identity: a LoRa node's table has 245 phases over 78
-    channels, and the stretch planner and the samples inside a stretch solve it at many voltages."""
-    key = (id(channels), id(member))
-    hit = _MIX_GROUPS.get(key)
+    without: the constant currents (channels × phases), ``R·I_c`` and ``4·R·P`` per phase, and the
+    members' powers, zero in the columns of the others. For those with: per distinct mix, its
+    draws and the row (channel, a column vector) and column (phase) indices it covers (a LoRa
+    node's table has 245 phases over 78 channels)."""
+    key = (id(channels), id(member), r_series)
+    hit = _TABLE_PARTS.get(key)
     if hit is not None and hit[0] is channels and hit[1] is member:
         return hit[2]
-    functional = np.array([d.current_of_voltage is not None for d in channels], dtype=bool)
-    plain = ~(member[functional] != 0).any(axis=0)
-    phases_of: dict[tuple, list[int]] = {}
-    for j in np.flatnonzero(~plain).tolist():
-        phases_of.setdefault(tuple(member[:, j]), []).append(j)
     groups = []
-    for mix, cols in phases_of.items():
-        rows = [c for c in range(len(channels)) if mix[c]]
-        groups.append((tuple(channels[c] for c in rows), np.array(rows)[:, None], np.array(cols)))
-    plain_member = member * plain
-    parts = (plain_member * linear_i[:, None], linear_i @ plain_member, power @ plain_member,
-             plain_member * power[:, None], groups)
-    if len(_MIX_GROUPS) >= 64:
-        _MIX_GROUPS.clear()
-    _MIX_GROUPS[key] = (channels, member, parts)
+    plain_member = member
+    if not no_functions:
+        functional = np.array([d.current_of_voltage is not None for d in channels], dtype=bool)
+        plain = ~(member[functional] != 0).any(axis=0)
+        phases_of: dict[tuple, list[int]] = {}
+        for j in np.flatnonzero(~plain).tolist():
+            phases_of.setdefault(tuple(member[:, j]), []).append(j)
+        for mix, cols in phases_of.items():
+            rows = [c for c in range(len(channels)) if mix[c]]
+            groups.append((tuple(channels[c] for c in rows), np.array(rows)[:, None], np.array(cols)))
+        plain_member = member * plain
+    parts = (plain_member * linear_i[:, None], r_series * (linear_i @ plain_member),
+             4.0 * r_series * (power @ plain_member), plain_member * power[:, None], groups)
+    if len(_TABLE_PARTS) >= 64:
+        _TABLE_PARTS.clear()
+    _TABLE_PARTS[key] = (channels, member, parts)
     return parts
 
 
